@@ -1,0 +1,76 @@
+"""JSON answers with ETags, conditional GETs, Cache-Control and the pagination Link header."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import Request, Response
+from pydantic import BaseModel
+
+from app.core.config import get_settings
+
+JSON = "application/json"
+
+
+def dump(payload: Any) -> bytes:
+    if isinstance(payload, BaseModel):
+        payload = payload.model_dump(mode="json")
+    elif isinstance(payload, list):
+        payload = [p.model_dump(mode="json") if isinstance(p, BaseModel) else p for p in payload]
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def etag_of(body: bytes) -> str:
+    return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+
+def etag_matches(header: str | None, etag: str) -> bool:
+    """RFC 9110 weak comparison, as If-None-Match uses (and `*`)."""
+    if not header:
+        return False
+    if header.strip() == "*":
+        return True
+    bare = etag.removeprefix("W/")
+    return any(tag.strip().removeprefix("W/") == bare for tag in header.split(","))
+
+
+def cache_headers() -> dict[str, str]:
+    settings = get_settings()
+    visibility = "private" if settings.reads_require_key else "public"
+    return {"Cache-Control": f"{visibility}, max-age={settings.cache_max_age}"}
+
+
+def json_response(
+    request: Request,
+    payload: Any,
+    *,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+    cache: bool = True,
+) -> Response:
+    """The answer with its ETag; a GET whose ETag the client already holds gets a bare 304."""
+    body = dump(payload)
+    etag = etag_of(body)
+    all_headers = {"ETag": etag, **(headers or {})}
+    if request.method in ("GET", "HEAD"):
+        all_headers.update(cache_headers() if cache else {"Cache-Control": "no-cache"})
+        if status_code == 200 and etag_matches(request.headers.get("if-none-match"), etag):
+            return Response(status_code=304, headers=all_headers)
+    return Response(body, status_code=status_code, media_type=JSON, headers=all_headers)
+
+
+def next_link(request: Request, cursor: str) -> str:
+    url = request.url.remove_query_params("cursor").include_query_params(cursor=cursor)
+    return f'<{url}>; rel="next"'
+
+
+def page_response(request: Request, items: Sequence[BaseModel], next_cursor: str | None) -> Response:
+    headers = {"Link": next_link(request, next_cursor)} if next_cursor else None
+    return json_response(
+        request,
+        {"items": [i.model_dump(mode="json") for i in items], "next_cursor": next_cursor},
+        headers=headers,
+    )

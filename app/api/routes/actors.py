@@ -1,0 +1,82 @@
+"""/v1/actors."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request, Response
+
+from app.api.deps import ReadAccess, SessionDep, WriteAccess, WriteSessionDep
+from app.api.responses import page_response
+from app.api.routes.common import (
+    ITEM_ERRORS,
+    READ_ERRORS,
+    WRITE_ERRORS,
+    create_one,
+    delete_one,
+    read_one,
+    update_one,
+)
+from app.models import Actor
+from app.queries import views
+from app.queries.filters import ActorFilter, apply_actor_filter
+from app.queries.listing import ACTOR_ORDER, list_page
+from app.schemas.common import Page
+from app.schemas.resources import ActorCreate, ActorDetail, ActorOut, ActorUpdate
+from app.services.crud import ACTORS
+
+router = APIRouter(prefix="/v1", tags=["actors"])
+
+ActorId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+@router.get("/actors", response_model=Page[ActorOut], responses=READ_ERRORS, dependencies=[ReadAccess])
+def list_actors(
+    request: Request,
+    session: SessionDep,
+    filters: Annotated[ActorFilter, Query()],
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: str | None = None,
+) -> Response:
+    """Actors, sorted by name case-insensitively."""
+    page = list_page(
+        session, Actor, apply_actor_filter, filters, ACTOR_ORDER, "name", limit=limit, cursor=cursor
+    )
+    return page_response(request, views.actors_out(session, page.rows), page.next_cursor)
+
+
+@router.get(
+    "/actors/{actor_id}",
+    response_model=ActorDetail,
+    responses=ITEM_ERRORS,
+    dependencies=[ReadAccess],
+)
+def get_actor(request: Request, session: SessionDep, actor_id: ActorId) -> Response:
+    """One actor with its parent and children."""
+    return read_one(request, session, ACTORS, actor_id)
+
+
+@router.post(
+    "/actors",
+    status_code=201,
+    response_model=ActorDetail,
+    responses=WRITE_ERRORS,
+    dependencies=[WriteAccess],
+)
+def create_actor(request: Request, session: WriteSessionDep, data: ActorCreate) -> Response:
+    return create_one(request, session, ACTORS, data)
+
+
+@router.patch(
+    "/actors/{actor_id}",
+    response_model=ActorDetail,
+    responses=WRITE_ERRORS,
+    dependencies=[WriteAccess],
+)
+def update_actor(
+    request: Request, session: WriteSessionDep, actor_id: ActorId, changes: ActorUpdate
+) -> Response:
+    return update_one(request, session, ACTORS, actor_id, changes)
+
+
+@router.delete("/actors/{actor_id}", status_code=204, responses=WRITE_ERRORS, dependencies=[WriteAccess])
+def delete_actor(request: Request, session: WriteSessionDep, actor_id: ActorId) -> Response:
+    return delete_one(request, session, ACTORS, actor_id)

@@ -1,0 +1,86 @@
+"""/v1/events."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request, Response
+
+from app.api.deps import ReadAccess, SessionDep, WriteAccess, WriteSessionDep
+from app.api.responses import page_response
+from app.api.routes.common import (
+    ITEM_ERRORS,
+    READ_ERRORS,
+    WRITE_ERRORS,
+    create_one,
+    delete_one,
+    read_one,
+    update_one,
+)
+from app.models import Event
+from app.queries import views
+from app.queries.filters import EventFilter, apply_event_filter, resolve_actor_scope
+from app.queries.listing import EventSort, event_sort_key, list_page
+from app.schemas.common import Page
+from app.schemas.resources import EventCreate, EventOut, EventUpdate
+from app.services.crud import EVENTS
+
+router = APIRouter(prefix="/v1", tags=["events"])
+
+EventId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+EventFilters = Annotated[EventFilter, Query()]
+
+
+@router.get("/events", response_model=Page[EventOut], responses=READ_ERRORS, dependencies=[ReadAccess])
+def list_events(
+    request: Request,
+    session: SessionDep,
+    filters: EventFilters,
+    sort: EventSort = EventSort.start_date_desc,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: str | None = None,
+) -> Response:
+    """Events matching every filter given; ties in the sort broken by id, nulls last."""
+    resolve_actor_scope(session, filters)
+    page = list_page(
+        session,
+        Event,
+        apply_event_filter,
+        filters,
+        event_sort_key(sort),
+        sort.value,
+        limit=limit,
+        cursor=cursor,
+    )
+    return page_response(request, views.events_out(session, page.rows), page.next_cursor)
+
+
+@router.get("/events/{event_id}", response_model=EventOut, responses=ITEM_ERRORS, dependencies=[ReadAccess])
+def get_event(request: Request, session: SessionDep, event_id: EventId) -> Response:
+    return read_one(request, session, EVENTS, event_id)
+
+
+@router.post(
+    "/events",
+    status_code=201,
+    response_model=EventOut,
+    responses=WRITE_ERRORS,
+    dependencies=[WriteAccess],
+)
+def create_event(request: Request, session: WriteSessionDep, data: EventCreate) -> Response:
+    return create_one(request, session, EVENTS, data)
+
+
+@router.patch(
+    "/events/{event_id}",
+    response_model=EventOut,
+    responses=WRITE_ERRORS,
+    dependencies=[WriteAccess],
+)
+def update_event(
+    request: Request, session: WriteSessionDep, event_id: EventId, changes: EventUpdate
+) -> Response:
+    return update_one(request, session, EVENTS, event_id, changes)
+
+
+@router.delete("/events/{event_id}", status_code=204, responses=WRITE_ERRORS, dependencies=[WriteAccess])
+def delete_event(request: Request, session: WriteSessionDep, event_id: EventId) -> Response:
+    return delete_one(request, session, EVENTS, event_id)

@@ -1,0 +1,168 @@
+"""/v1/sources and /v1/documents."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request, Response
+
+from app.api.deps import ReadAccess, SessionDep, WriteAccess, WriteSessionDep
+from app.api.responses import page_response
+from app.api.routes.common import (
+    ITEM_ERRORS,
+    READ_ERRORS,
+    WRITE_ERRORS,
+    create_one,
+    delete_one,
+    read_one,
+    update_one,
+)
+from app.models import Document, Source
+from app.queries import views
+from app.queries.filters import (
+    DocumentFilter,
+    SourceFilter,
+    apply_document_filter,
+    apply_source_filter,
+)
+from app.queries.listing import DOCUMENT_ORDER, SOURCE_ORDER, list_page
+from app.schemas.common import Page
+from app.schemas.resources import (
+    DocumentCreate,
+    DocumentOut,
+    DocumentUpdate,
+    SourceCreate,
+    SourceOut,
+    SourceUpdate,
+)
+from app.services.crud import DOCUMENTS, SOURCES
+
+router = APIRouter(prefix="/v1", tags=["sources and documents"])
+
+Limit = Annotated[int, Query(ge=1, le=500, description="Page size, 1–500.")]
+Cursor = Annotated[str | None, Query(description="`next_cursor` of the previous page.")]
+SourceId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+DocumentId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+@router.get("/sources", response_model=Page[SourceOut], responses=READ_ERRORS, dependencies=[ReadAccess])
+def list_sources(
+    request: Request,
+    session: SessionDep,
+    filters: Annotated[SourceFilter, Query()],
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Response:
+    """Sources, sorted by name case-insensitively."""
+    page = list_page(
+        session,
+        Source,
+        apply_source_filter,
+        filters,
+        SOURCE_ORDER,
+        "name",
+        limit=limit,
+        cursor=cursor,
+    )
+    return page_response(request, views.sources_out(session, page.rows), page.next_cursor)
+
+
+@router.get(
+    "/sources/{source_id}",
+    response_model=SourceOut,
+    responses=ITEM_ERRORS,
+    dependencies=[ReadAccess],
+)
+def get_source(request: Request, session: SessionDep, source_id: SourceId) -> Response:
+    return read_one(request, session, SOURCES, source_id)
+
+
+@router.post(
+    "/sources",
+    status_code=201,
+    response_model=SourceOut,
+    responses=WRITE_ERRORS,
+    dependencies=[WriteAccess],
+)
+def create_source(request: Request, session: WriteSessionDep, data: SourceCreate) -> Response:
+    return create_one(request, session, SOURCES, data)
+
+
+@router.patch(
+    "/sources/{source_id}",
+    response_model=SourceOut,
+    responses=WRITE_ERRORS,
+    dependencies=[WriteAccess],
+)
+def update_source(
+    request: Request, session: WriteSessionDep, source_id: SourceId, changes: SourceUpdate
+) -> Response:
+    return update_one(request, session, SOURCES, source_id, changes)
+
+
+@router.delete("/sources/{source_id}", status_code=204, responses=WRITE_ERRORS, dependencies=[WriteAccess])
+def delete_source(request: Request, session: WriteSessionDep, source_id: SourceId) -> Response:
+    return delete_one(request, session, SOURCES, source_id)
+
+
+@router.get("/documents", response_model=Page[DocumentOut], responses=READ_ERRORS, dependencies=[ReadAccess])
+def list_documents(
+    request: Request,
+    session: SessionDep,
+    filters: Annotated[DocumentFilter, Query()],
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Response:
+    """Documents, newest `published_on` first (undated last), then by id descending."""
+    page = list_page(
+        session,
+        Document,
+        apply_document_filter,
+        filters,
+        DOCUMENT_ORDER,
+        "-published_on",
+        limit=limit,
+        cursor=cursor,
+    )
+    return page_response(request, views.documents_out(session, page.rows), page.next_cursor)
+
+
+@router.get(
+    "/documents/{document_id}",
+    response_model=DocumentOut,
+    responses=ITEM_ERRORS,
+    dependencies=[ReadAccess],
+)
+def get_document(request: Request, session: SessionDep, document_id: DocumentId) -> Response:
+    return read_one(request, session, DOCUMENTS, document_id)
+
+
+@router.post(
+    "/documents",
+    status_code=201,
+    response_model=DocumentOut,
+    responses=WRITE_ERRORS,
+    dependencies=[WriteAccess],
+)
+def create_document(request: Request, session: WriteSessionDep, data: DocumentCreate) -> Response:
+    return create_one(request, session, DOCUMENTS, data)
+
+
+@router.patch(
+    "/documents/{document_id}",
+    response_model=DocumentOut,
+    responses=WRITE_ERRORS,
+    dependencies=[WriteAccess],
+)
+def update_document(
+    request: Request,
+    session: WriteSessionDep,
+    document_id: DocumentId,
+    changes: DocumentUpdate,
+) -> Response:
+    return update_one(request, session, DOCUMENTS, document_id, changes)
+
+
+@router.delete(
+    "/documents/{document_id}", status_code=204, responses=WRITE_ERRORS, dependencies=[WriteAccess]
+)
+def delete_document(request: Request, session: WriteSessionDep, document_id: DocumentId) -> Response:
+    return delete_one(request, session, DOCUMENTS, document_id)

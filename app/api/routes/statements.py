@@ -1,0 +1,103 @@
+"""/v1/statements."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request, Response
+
+from app.api.deps import ReadAccess, SessionDep, WriteAccess, WriteSessionDep
+from app.api.responses import page_response
+from app.api.routes.common import (
+    ITEM_ERRORS,
+    READ_ERRORS,
+    WRITE_ERRORS,
+    create_one,
+    delete_one,
+    read_one,
+    update_one,
+)
+from app.models import Statement
+from app.queries import views
+from app.queries.filters import StatementFilter, apply_statement_filter, resolve_actor_scope
+from app.queries.listing import StatementSort, list_page, statement_sort_key
+from app.schemas.common import Page
+from app.schemas.resources import StatementCreate, StatementOut, StatementUpdate
+from app.services.crud import STATEMENTS
+
+router = APIRouter(prefix="/v1", tags=["statements"])
+
+StatementId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+@router.get(
+    "/statements",
+    response_model=Page[StatementOut],
+    responses=READ_ERRORS,
+    dependencies=[ReadAccess],
+)
+def list_statements(
+    request: Request,
+    session: SessionDep,
+    filters: Annotated[StatementFilter, Query()],
+    sort: StatementSort = StatementSort.stated_on_desc,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: str | None = None,
+) -> Response:
+    """Statements, newest first by default; ties by id in the same direction."""
+    resolve_actor_scope(session, filters)
+    page = list_page(
+        session,
+        Statement,
+        apply_statement_filter,
+        filters,
+        statement_sort_key(sort),
+        sort.value,
+        limit=limit,
+        cursor=cursor,
+    )
+    return page_response(request, views.statements_out(session, page.rows), page.next_cursor)
+
+
+@router.get(
+    "/statements/{statement_id}",
+    response_model=StatementOut,
+    responses=ITEM_ERRORS,
+    dependencies=[ReadAccess],
+)
+def get_statement(request: Request, session: SessionDep, statement_id: StatementId) -> Response:
+    return read_one(request, session, STATEMENTS, statement_id)
+
+
+@router.post(
+    "/statements",
+    status_code=201,
+    response_model=StatementOut,
+    responses=WRITE_ERRORS,
+    dependencies=[WriteAccess],
+)
+def create_statement(request: Request, session: WriteSessionDep, data: StatementCreate) -> Response:
+    return create_one(request, session, STATEMENTS, data)
+
+
+@router.patch(
+    "/statements/{statement_id}",
+    response_model=StatementOut,
+    responses=WRITE_ERRORS,
+    dependencies=[WriteAccess],
+)
+def update_statement(
+    request: Request,
+    session: WriteSessionDep,
+    statement_id: StatementId,
+    changes: StatementUpdate,
+) -> Response:
+    return update_one(request, session, STATEMENTS, statement_id, changes)
+
+
+@router.delete(
+    "/statements/{statement_id}",
+    status_code=204,
+    responses=WRITE_ERRORS,
+    dependencies=[WriteAccess],
+)
+def delete_statement(request: Request, session: WriteSessionDep, statement_id: StatementId) -> Response:
+    return delete_one(request, session, STATEMENTS, statement_id)

@@ -1,0 +1,33 @@
+"""Settings from environment variables (and an optional `.env` file)."""
+
+from functools import lru_cache
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///./data/conflict-events.db"
+
+
+class Settings(BaseSettings):
+    """Every knob of the service, read once at start-up."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    database_url: str = DEFAULT_DATABASE_URL
+    reads_require_key: bool = False
+    cors_origins: str = "*"
+    cache_max_age: int = 60
+    max_body_bytes: int = 52_428_800
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
+
+    @property
+    def is_embedded_default(self) -> bool:
+        """True for the embedded SQLite database that `serve` creates and fills itself."""
+        return self.database_url == DEFAULT_DATABASE_URL
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

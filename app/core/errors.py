@@ -1,0 +1,175 @@
+"""Error classes and the RFC 9457 problem+json handlers.
+
+Every error leaves the service in one shape: `type`, `title`, `status`, `detail`, and for
+validation errors an `errors` list of `{"loc": [...], "msg": "..."}`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+PROBLEM_BASE = "https://conflict-events.example/problems/"
+log = logging.getLogger(__name__)
+
+
+class ProblemResponse(JSONResponse):
+    media_type = PROBLEM_MEDIA_TYPE
+
+
+class APIError(Exception):
+    """An error that maps to one problem+json response."""
+
+    status = 400
+    kind = "bad-request"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        errors: Sequence[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = list(errors) if errors is not None else None
+        self.headers = headers
+
+
+class BadRequest(APIError):
+    status, kind = 400, "bad-request"
+
+
+class Unauthorized(APIError):
+    status, kind = 401, "unauthorized"
+
+
+class Forbidden(APIError):
+    status, kind = 403, "forbidden"
+
+
+class NotFound(APIError):
+    status, kind = 404, "not-found"
+
+
+class Conflict(APIError):
+    status, kind = 409, "conflict"
+
+
+class PreconditionFailed(APIError):
+    status, kind = 412, "precondition-failed"
+
+
+class PayloadTooLarge(APIError):
+    status, kind = 413, "payload-too-large"
+
+
+class ValidationFailed(APIError):
+    status, kind = 422, "validation-error"
+
+    def __init__(self, detail: str, *, loc: Sequence[str | int] = (), msg: str | None = None):
+        super().__init__(detail, errors=[{"loc": list(loc), "msg": msg or detail}])
+
+
+class ServiceUnavailable(APIError):
+    status, kind = 503, "service-unavailable"
+
+
+class DatasetError(Exception):
+    """An invalid record in a dataset file: names the record's ref and the field."""
+
+    def __init__(self, resource: str, ref: str | None, field: str | None, message: str) -> None:
+        self.resource = resource
+        self.ref = ref
+        self.field = field
+        self.message = message
+        where = f"{resource} {ref!r}" if ref else resource
+        if field:
+            where += f", field {field!r}"
+        super().__init__(f"{where}: {message}")
+
+
+def problem(
+    status: int,
+    detail: str,
+    *,
+    kind: str | None = None,
+    title: str | None = None,
+    errors: Sequence[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> ProblemResponse:
+    """Build one RFC 9457 response."""
+    phrase = HTTPStatus(status).phrase
+    body: dict[str, Any] = {
+        "type": PROBLEM_BASE + (kind or phrase.lower().replace(" ", "-")),
+        "title": title or phrase,
+        "status": status,
+        "detail": detail,
+    }
+    if errors is not None:
+        body["errors"] = list(errors)
+    return ProblemResponse(body, status_code=status, headers=headers)
+
+
+def _clean_loc(loc: Sequence[Any]) -> list[str | int]:
+    return [part if isinstance(part, int) else str(part) for part in loc]
+
+
+def validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    return [{"loc": _clean_loc(err.get("loc", ())), "msg": err.get("msg", "")} for err in exc.errors()]
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Route every failure through `problem()` so clients meet one error shape."""
+
+    @app.exception_handler(APIError)
+    async def api_error(_: Request, exc: APIError) -> ProblemResponse:
+        return problem(exc.status, exc.detail, kind=exc.kind, errors=exc.errors, headers=exc.headers)
+
+    @app.exception_handler(DatasetError)
+    async def dataset_error(_: Request, exc: DatasetError) -> ProblemResponse:
+        loc = [exc.resource, *([exc.ref] if exc.ref else []), *([exc.field] if exc.field else [])]
+        return problem(422, str(exc), kind="invalid-dataset", errors=[{"loc": loc, "msg": exc.message}])
+
+    @app.exception_handler(RequestValidationError)
+    async def request_validation(_: Request, exc: RequestValidationError) -> ProblemResponse:
+        errors = validation_errors(exc)
+        first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
+        where = ".".join(str(p) for p in first["loc"])
+        detail = f"{where}: {first['msg']}" if where else str(first["msg"])
+        return problem(422, detail, kind="validation-error", errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> ProblemResponse:
+        detail = str(exc.detail) if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+        return problem(exc.status_code, detail, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(OperationalError)
+    async def database_down(_: Request, exc: OperationalError) -> ProblemResponse:
+        log.warning("database unavailable: %s", exc)
+        return problem(503, "The database is unavailable; try again shortly.", headers={"Retry-After": "5"})
+
+    @app.exception_handler(DBAPIError)
+    async def database_error(_: Request, exc: DBAPIError) -> ProblemResponse:
+        if exc.connection_invalidated:
+            return problem(
+                503,
+                "The database connection was lost; try again shortly.",
+                headers={"Retry-After": "5"},
+            )
+        log.exception("database error")
+        return problem(500, "The database rejected the request.")
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> ProblemResponse:
+        log.exception("unhandled error")
+        return problem(500, "An unexpected error occurred.")

@@ -1,0 +1,80 @@
+"""Shared metadata, column helpers and the dialect-specific SQL bits, each in one place."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import ColumnElement, FunctionElement
+from sqlmodel import SQLModel
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+SQLModel.metadata.naming_convention = NAMING_CONVENTION
+metadata = SQLModel.metadata
+
+
+def utcnow() -> datetime:
+    """Timestamps are stored in UTC with microseconds, never in local time."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """A timezone-aware UTC timestamp on both databases (SQLite keeps no offset itself)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def fold(text: str) -> str:
+    """The case-insensitive key of a name or alias (Unicode-aware, unlike SQLite's lower())."""
+    return text.casefold()
+
+
+class casefold(FunctionElement[str]):
+    """Case-folding in SQL: lower() on PostgreSQL, a registered Python casefold on SQLite."""
+
+    type = sa.String()
+    inherit_cache = True
+
+
+@compiles(casefold)
+def _casefold_default(element: casefold, compiler: Any, **kw: Any) -> str:
+    return f"lower({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(casefold, "sqlite")
+def _casefold_sqlite(element: casefold, compiler: Any, **kw: Any) -> str:
+    return f"py_casefold({compiler.process(element.clauses, **kw)})"
+
+
+def escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def contains_ci(column: Any, needle: str) -> ColumnElement[bool]:
+    """Case-insensitive substring match, identical on SQLite and PostgreSQL."""
+    pattern = f"%{escape_like(fold(needle))}%"
+    return casefold(column).like(pattern, escape="\\")

@@ -1,0 +1,89 @@
+"""Engine factory (SQLite pragmas, PostgreSQL pool) and sessions."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.core.config import get_settings
+
+IMMEDIATE = "sqlite_begin_immediate"
+
+
+def _casefold(value: Any) -> Any:
+    return value.casefold() if isinstance(value, str) else value
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    """WAL, enforced foreign keys, Unicode case folding, and explicit BEGIN.
+
+    pysqlite's own transaction handling starts transactions lazily and cannot take the write
+    lock up front; writes use BEGIN IMMEDIATE so that read-check-write sequences (If-Match,
+    uniqueness checks) are serialised instead of failing halfway.
+    """
+
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection: sqlite3.Connection, _: Any) -> None:
+        dbapi_connection.isolation_level = None
+        dbapi_connection.create_function("py_casefold", 1, _casefold, deterministic=True)
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(connection: sa.Connection) -> None:
+        immediate = connection.get_execution_options().get(IMMEDIATE, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """An engine configured for its dialect."""
+    sa_url = sa.make_url(url)
+    if sa_url.get_backend_name() == "sqlite":
+        database = sa_url.database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(sa_url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
+        _configure_sqlite(engine)
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("pool_size", 10)
+    kwargs.setdefault("max_overflow", 10)
+    return sa.create_engine(sa_url, **kwargs)
+
+
+@lru_cache
+def get_engine() -> Engine:
+    return make_engine(get_settings().database_url)
+
+
+def session_factory(engine: Engine | None = None, *, write: bool = False) -> sessionmaker[Session]:
+    """Sessions that never expire loaded rows on commit (responses are built after commit)."""
+    bind = engine or get_engine()
+    if write and bind.dialect.name == "sqlite":
+        bind = bind.execution_options(**{IMMEDIATE: True})
+    return sessionmaker(bind=bind, expire_on_commit=False, autoflush=False)
+
+
+@contextmanager
+def transaction(engine: Engine | None = None) -> Iterator[Session]:
+    """One write transaction: commit on success, roll back on any error."""
+    with session_factory(engine, write=True)() as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise

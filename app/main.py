@@ -1,0 +1,61 @@
+"""create_app(): routers, error handlers and middleware."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
+
+from app.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from app.api.routes import actors, bulk, events, health, sources, statements
+from app.core.config import get_settings
+from app.core.errors import install_error_handlers
+
+DESCRIPTION = """
+Structured, sourced data about armed conflict: **actors**, **sources** and their **documents**,
+**events** and **statements**. Every fact keeps its provenance; filters work on source
+reliability (A–F) and information credibility (1–6), the NATO Admiralty code; contradicting
+claims stay visible.
+
+Errors are `application/problem+json` (RFC 9457). Lists use keyset pagination: follow
+`next_cursor` (or the `Link: rel="next"` header) until it is null.
+"""
+
+
+def create_app() -> FastAPI:
+    settings = get_settings()
+    app = FastAPI(
+        title="Conflict Events API",
+        version="0.1.0",
+        description=DESCRIPTION,
+        openapi_tags=[
+            {"name": "events", "description": "Things that happened or are scheduled."},
+            {"name": "statements", "description": "Who said what, with claimed figures."},
+            {"name": "actors", "description": "States, bodies, forces, groups and people."},
+            {"name": "sources and documents", "description": "Provenance."},
+            {"name": "bulk and sync", "description": "Dataset loading and the change feed."},
+            {"name": "operations", "description": "Liveness and readiness."},
+        ],
+    )
+    install_error_handlers(app)
+    for module in (health, events, statements, actors, sources, bulk):
+        app.include_router(module.router)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origin_list,
+        allow_methods=["GET", "HEAD", "OPTIONS", "POST", "PATCH", "DELETE"],
+        allow_headers=[
+            "Authorization",
+            "Content-Type",
+            "If-Match",
+            "If-None-Match",
+            "X-Request-ID",
+        ],
+        expose_headers=["ETag", "Link", "Location", "X-Request-ID", "Content-Disposition"],
+        max_age=600,
+    )
+    app.add_middleware(RequestIdMiddleware)
+    return app
+
+
+app = create_app()

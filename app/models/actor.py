@@ -1,0 +1,39 @@
+"""Actors, their aliases and the parent tree."""
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from app.models.common import NAME_MAX, ResourceRow, check
+from app.models.enums import ActorKind, sql_in
+
+
+class Actor(ResourceRow, table=True):
+    __tablename__ = "actor"
+    __table_args__ = (
+        check(sql_in("kind", ActorKind), "kind"),
+        check("length(name) >= 1", "name_not_empty"),
+        check("parent_id IS NULL OR parent_id <> id", "not_own_parent"),
+        sa.Index("ix_actor_name_key_id", "name_key", "id"),
+    )
+
+    name: str = Field(max_length=NAME_MAX)
+    name_key: str = Field(max_length=NAME_MAX, unique=True)
+    kind: str = Field(max_length=40, index=True)
+    country: str | None = Field(default=None, max_length=2, index=True)
+    parent_id: int | None = Field(default=None, foreign_key="actor.id", index=True)
+    description: str | None = None
+
+
+class ActorAlias(SQLModel, table=True):
+    """One alias of one actor; `alias_key` makes it unique case-insensitively."""
+
+    __tablename__ = "actor_alias"
+    __table_args__ = (check("length(alias) >= 1", "alias_not_empty"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    actor_id: int = Field(
+        sa_column=sa.Column(sa.ForeignKey("actor.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    alias: str = Field(max_length=NAME_MAX)
+    alias_key: str = Field(max_length=NAME_MAX, unique=True)
+    position: int = 0

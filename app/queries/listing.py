@@ -1,0 +1,99 @@
+"""The sort orders of each list and the one function that serves a page of any of them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+from sqlmodel import col
+
+from app.models import Actor, Document, Event, Source, Statement
+from app.queries.pagination import (
+    KeysetPage,
+    SortKey,
+    date_key,
+    datetime_key,
+    fingerprint,
+    keyset_page,
+)
+
+
+class EventSort(StrEnum):
+    start_date = "start_date"
+    start_date_desc = "-start_date"
+    fatalities_best = "fatalities_best"
+    fatalities_best_desc = "-fatalities_best"
+    updated_at = "updated_at"
+    updated_at_desc = "-updated_at"
+
+
+class StatementSort(StrEnum):
+    stated_on = "stated_on"
+    stated_on_desc = "-stated_on"
+
+
+def event_sort_key(sort: EventSort) -> SortKey:
+    descending = sort.value.startswith("-")
+    name = sort.value.lstrip("-")
+    if name == "start_date":
+        return date_key(col(Event.start_date), col(Event.id), descending)
+    if name == "updated_at":
+        return datetime_key(col(Event.updated_at), col(Event.id), descending)
+    return SortKey(col(Event.fatalities_best), col(Event.id), descending, nullable=True)
+
+
+def statement_sort_key(sort: StatementSort) -> SortKey:
+    return date_key(col(Statement.stated_on), col(Statement.id), sort.value.startswith("-"))
+
+
+ACTOR_ORDER = SortKey(col(Actor.name_key), col(Actor.id))
+SOURCE_ORDER = SortKey(col(Source.name_key), col(Source.id))
+DOCUMENT_ORDER = date_key(col(Document.published_on), col(Document.id), descending=True, nullable=True)
+
+
+def value_getter(key: SortKey) -> Callable[[Any], Any]:
+    name = key.column.key
+    return lambda row: getattr(row, name)
+
+
+def list_page(
+    session: Session,
+    model: Any,
+    apply: Callable[[Any, Any], Any],
+    filters: Any,
+    key: SortKey,
+    sort_name: str,
+    *,
+    limit: int,
+    cursor: str | None,
+) -> KeysetPage:
+    stmt = apply(sa.select(model), filters)
+    return keyset_page(
+        session,
+        stmt,
+        key,
+        limit=limit,
+        cursor=cursor,
+        bound_to=fingerprint(filters.fingerprint(), sort_name),
+        value_of=value_getter(key),
+    )
+
+
+def ordered(stmt: Any, key: SortKey) -> Any:
+    return stmt.order_by(*key.order_by())
+
+
+__all__: Sequence[str] = [
+    "ACTOR_ORDER",
+    "DOCUMENT_ORDER",
+    "SOURCE_ORDER",
+    "EventSort",
+    "StatementSort",
+    "event_sort_key",
+    "list_page",
+    "ordered",
+    "statement_sort_key",
+]

@@ -1,0 +1,43 @@
+"""Readiness: the database answers and its schema is at the migrations' head."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Engine
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def alembic_config(database_url: str | None = None) -> Config:
+    """The project's Alembic configuration, usable from any working directory."""
+    from app import migrations_path
+
+    config = Config()
+    config.set_main_option("script_location", str(migrations_path()))
+    if database_url:
+        config.attributes["database_url"] = database_url
+    return config
+
+
+@lru_cache
+def head_revisions() -> frozenset[str]:
+    return frozenset(ScriptDirectory.from_config(alembic_config()).get_heads())
+
+
+def schema_state(engine: Engine) -> str | None:
+    """None when ready, else what is wrong."""
+    try:
+        with engine.connect() as conn:
+            if not sa.inspect(conn).has_table("alembic_version"):
+                return "the database has not been migrated"
+            current = set(conn.scalars(sa.text("SELECT version_num FROM alembic_version")))
+    except sa.exc.SQLAlchemyError as exc:
+        return f"the database is unreachable ({type(exc).__name__})"
+    if current != head_revisions():
+        return "the database schema is not at the latest migration"
+    return None

@@ -1,0 +1,142 @@
+"""Every test runs on SQLite and, when TEST_DATABASE_URL is set, again on PostgreSQL.
+
+Each test gets an empty, migrated database: on SQLite a copy of a freshly migrated template file,
+on PostgreSQL the test database truncated back to empty. Schemas come from Alembic only.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from app.core.config import get_settings
+from app.db import session as db_session
+from app.db.base import metadata
+from app.services.setup import upgrade
+
+PG_URL = os.environ.get("TEST_DATABASE_URL")
+BACKENDS = ["sqlite", *(["postgresql"] if PG_URL else [])]
+
+
+def _reset_caches() -> None:
+    get_settings.cache_clear()
+    db_session.get_engine.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    engine = db_session.make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_migrated() -> str:
+    """Drop whatever the test database holds and migrate it once for the session."""
+    assert PG_URL
+    engine = db_session.make_engine(PG_URL)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP SCHEMA public CASCADE")
+        conn.exec_driver_sql("CREATE SCHEMA public")
+    upgrade(engine)
+    engine.dispose()
+    return PG_URL
+
+
+def _truncate_pg(url: str) -> None:
+    engine = db_session.get_engine()
+    tables = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    sqlite_template: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[str]:
+    """An empty migrated database; the app's settings and engine point at it."""
+    if request.param == "sqlite":
+        path = tmp_path / "test.db"
+        shutil.copyfile(sqlite_template, path)
+        url = f"sqlite:///{path}"
+    else:
+        url = request.getfixturevalue("pg_migrated")
+    monkeypatch.setenv("DATABASE_URL", url)
+    for name in ("READS_REQUIRE_KEY", "CORS_ORIGINS", "CACHE_MAX_AGE", "MAX_BODY_BYTES"):
+        monkeypatch.delenv(name, raising=False)
+    _reset_caches()
+    if request.param == "postgresql":
+        _truncate_pg(url)
+    yield url
+    db_session.get_engine().dispose()
+    _reset_caches()
+
+
+@pytest.fixture
+def engine(database_url: str) -> sa.Engine:
+    return db_session.get_engine()
+
+
+@pytest.fixture
+def client(database_url: str) -> Iterator[TestClient]:
+    from app.main import create_app
+
+    with TestClient(create_app(), raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def load(database_url: str) -> Callable[[dict[str, Any]], dict[str, dict[str, int]]]:
+    """Load a dataset dict through the loader, in one committed transaction."""
+    from app.services.loader import load_dataset
+
+    def _load(dataset: dict[str, Any]) -> dict[str, dict[str, int]]:
+        with db_session.transaction() as session:
+            return load_dataset(session, dataset)
+
+    return _load
+
+
+@pytest.fixture
+def make_key(database_url: str) -> Callable[[str, str], str]:
+    from app.models.enums import KeyScope
+    from app.services.auth import create_key
+
+    def _make(name: str = "tester", scope: str = "write") -> str:
+        with db_session.transaction() as session:
+            return create_key(session, name, KeyScope(scope))
+
+    return _make
+
+
+@pytest.fixture
+def auth(make_key: Callable[[str, str], str]) -> dict[str, str]:
+    """Headers with a write key."""
+    return {"Authorization": f"Bearer {make_key('writer', 'write')}"}
+
+
+@pytest.fixture
+def demo(load: Callable[[dict[str, Any]], Any]) -> dict[str, Any]:
+    from app.services.setup import demo_dataset
+
+    dataset = demo_dataset()
+    load(dataset)
+    return dataset
+
+
+def pytest_report_header() -> str:
+    return f"databases: {', '.join(BACKENDS)}"
