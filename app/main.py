@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
 from app.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
-from app.api.routes import actors, bulk, events, health, sources, statements
+from app.api.routes import actors, bulk, dashboards, events, health, sources, statements
 from app.core.config import get_settings
 from app.core.errors import install_error_handlers
 
@@ -32,12 +32,13 @@ def create_app() -> FastAPI:
             {"name": "statements", "description": "Who said what, with claimed figures."},
             {"name": "actors", "description": "States, bodies, forces, groups and people."},
             {"name": "sources and documents", "description": "Provenance."},
+            {"name": "dashboards", "description": "Timelines, facets, claims and exports."},
             {"name": "bulk and sync", "description": "Dataset loading and the change feed."},
             {"name": "operations", "description": "Liveness and readiness."},
         ],
     )
     install_error_handlers(app)
-    for module in (health, events, statements, actors, sources, bulk):
+    for module in (health, dashboards, events, statements, actors, sources, bulk):
         app.include_router(module.router)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(

@@ -1,0 +1,184 @@
+"""Dashboards: timelines, facets, claims and streaming exports.
+
+Registered before the item routes so that `/v1/events/timeline` is not read as an event id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Annotated
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import StreamingResponse
+from sqlmodel import col
+
+from app.api.deps import ReadAccess, SessionDep
+from app.api.responses import cache_headers, etag_matches, json_response
+from app.api.routes.common import ITEM_ERRORS, READ_ERRORS
+from app.api.routes.events import EventFilters, EventId
+from app.core.errors import NotFound, ValidationFailed
+from app.db.session import session_factory
+from app.models import Event, Statement
+from app.queries import views
+from app.queries.aggregates import FacetField, Facets, GroupBy, Interval, Timeline, facets, timeline
+from app.queries.claims import EventClaims, event_claims
+from app.queries.export import (
+    EVENT_COLUMNS,
+    MEDIA_TYPES,
+    STATEMENT_COLUMNS,
+    ExportFormat,
+    csv_stream,
+    event_csv_row,
+    geojson_stream,
+    iter_rows,
+    ndjson_stream,
+    statement_csv_row,
+)
+from app.queries.filters import (
+    EventFilter,
+    StatementFilter,
+    apply_event_filter,
+    apply_statement_filter,
+    resolve_actor_scope,
+)
+from app.queries.listing import (
+    EventSort,
+    StatementSort,
+    event_sort_key,
+    statement_sort_key,
+    value_getter,
+)
+from app.queries.pagination import SortKey
+from app.services.changes import latest_seq
+
+router = APIRouter(prefix="/v1", tags=["dashboards"])
+
+
+@router.get("/events/timeline", response_model=Timeline, responses=READ_ERRORS, dependencies=[ReadAccess])
+def events_timeline(
+    request: Request,
+    session: SessionDep,
+    filters: EventFilters,
+    interval: Interval = Interval.month,
+    group_by: GroupBy | None = None,
+) -> Response:
+    """Matching events counted per period of their start date (weeks start on Monday), with
+    fatality sums (null counts as 0) and zero buckets between the first and the last."""
+    resolve_actor_scope(session, filters)
+    return json_response(request, timeline(session, filters, interval, group_by))
+
+
+@router.get("/events/facets", response_model=Facets, responses=READ_ERRORS, dependencies=[ReadAccess])
+def events_facets(
+    request: Request,
+    session: SessionDep,
+    filters: EventFilters,
+    field: Annotated[list[FacetField] | None, Query(description="Repeatable; all four by default.")] = None,
+    size: Annotated[int, Query(ge=1, le=500, description="Top values per field.")] = 20,
+) -> Response:
+    """Counts of matching events per value, largest first, ties by value."""
+    resolve_actor_scope(session, filters)
+    return json_response(request, facets(session, filters, field or list(FacetField), size))
+
+
+@router.get(
+    "/events/export",
+    responses={
+        **READ_ERRORS,
+        200: {
+            "description": "Every matching event, streamed",
+            "content": {media: {} for media in MEDIA_TYPES.values()},
+        },
+    },
+    dependencies=[ReadAccess],
+)
+def export_events(
+    request: Request,
+    session: SessionDep,
+    filters: EventFilters,
+    format: ExportFormat = ExportFormat.csv,
+    sort: EventSort = EventSort.start_date_desc,
+) -> Response:
+    """Every matching event in the list's order, as CSV, NDJSON or GeoJSON."""
+    resolve_actor_scope(session, filters)
+    key = event_sort_key(sort)
+    stmt = apply_event_filter(sa.select(Event), filters)
+    return _export(request, session, "events", format, stmt, key, filters)
+
+
+@router.get(
+    "/statements/export",
+    responses={
+        **READ_ERRORS,
+        200: {
+            "description": "Every matching statement, streamed",
+            "content": {MEDIA_TYPES[f]: {} for f in (ExportFormat.csv, ExportFormat.ndjson)},
+        },
+    },
+    dependencies=[ReadAccess],
+)
+def export_statements(
+    request: Request,
+    session: SessionDep,
+    filters: Annotated[StatementFilter, Query()],
+    format: ExportFormat = ExportFormat.csv,
+    sort: StatementSort = StatementSort.stated_on_desc,
+) -> Response:
+    """Every matching statement in the list's order, as CSV or NDJSON."""
+    if format is ExportFormat.geojson:
+        raise ValidationFailed("statements have no coordinates: use csv or ndjson", loc=["query", "format"])
+    resolve_actor_scope(session, filters)
+    key = statement_sort_key(sort)
+    stmt = apply_statement_filter(sa.select(Statement), filters)
+    return _export(request, session, "statements", format, stmt, key, filters)
+
+
+def _export(
+    request: Request,
+    session: SessionDep,
+    resource: str,
+    format: ExportFormat,
+    stmt: sa.Select[tuple[object]],
+    key: SortKey,
+    filters: EventFilter | StatementFilter,
+) -> Response:
+    """The ETag is the data version (the change feed's last seq) and the query: no need to
+    produce the file to know whether the client already has it."""
+    version = f"{latest_seq(session)}|{request.url.path}|{request.url.query}"
+    etag = '"' + hashlib.sha256(version.encode()).hexdigest()[:32] + '"'
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    extension = {"csv": "csv", "ndjson": "ndjson", "geojson": "geojson"}[format.value]
+    headers = {
+        "ETag": etag,
+        "Content-Disposition": f'attachment; filename="{resource}-{stamp}.{extension}"',
+        **cache_headers(),
+    }
+    if etag_matches(request.headers.get("if-none-match"), etag):
+        return Response(status_code=304, headers=headers)
+    view = views.events_out if resource == "events" else views.statements_out
+
+    def rows() -> Iterator[bytes]:
+        with session_factory()() as export_session:
+            items = iter_rows(export_session, stmt, key, view, value_getter(key))
+            if format is ExportFormat.ndjson:
+                yield from ndjson_stream(items)
+            elif format is ExportFormat.geojson:
+                yield from geojson_stream(items)
+            elif resource == "events":
+                yield from csv_stream(items, EVENT_COLUMNS, event_csv_row)
+            else:
+                yield from csv_stream(items, STATEMENT_COLUMNS, statement_csv_row)
+
+    return StreamingResponse(rows(), media_type=MEDIA_TYPES[format], headers=headers)
+
+
+@router.get("/events/{event_id}/claims", response_model=EventClaims, responses=ITEM_ERRORS, dependencies=[ReadAccess])
+def claims(request: Request, session: SessionDep, event_id: EventId) -> Response:
+    """The event's quantitative statements by measure and unit: each claim with its speaker,
+    source and grades, the overall range, and whether the claims contradict each other."""
+    if session.scalar(sa.select(col(Event.id)).where(col(Event.id) == event_id)) is None:
+        raise NotFound(f"no event with id {event_id}")
+    return json_response(request, event_claims(session, event_id))
