@@ -1,0 +1,1 @@
+"""Importers that turn third-party conflict datasets into dataset records for the loader."""
