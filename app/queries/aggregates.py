@@ -44,7 +44,7 @@ class FacetField(StrEnum):
 # --- date truncation: the one place where the dialects differ ------------------------------------
 
 
-class period_start(FunctionElement[Any]):  # noqa: N801 - reads as the SQL function it becomes
+class period_start(FunctionElement[Any]):  # reads as the SQL function it becomes
     """The first day of the interval containing a date (weeks start on Monday)."""
 
     inherit_cache = True
@@ -120,18 +120,16 @@ class Timeline(BaseModel):
 
 
 def timeline(session: Session, f: EventFilter, interval: Interval, group_by: GroupBy | None) -> Timeline:
-    matching = apply_event_filter(
-        sa.select(
-            col(Event.id).label("event_id"),
-            col(Event.start_date),
-            col(Event.type),
-            col(Event.country),
-            col(Event.fatalities_low),
-            col(Event.fatalities_best),
-            col(Event.fatalities_high),
-        ),
-        f,
-    ).subquery("matching")
+    columns: Any = sa.select(
+        col(Event.id).label("event_id"),
+        col(Event.start_date),
+        col(Event.type),
+        col(Event.country),
+        col(Event.fatalities_low),
+        col(Event.fatalities_best),
+        col(Event.fatalities_high),
+    )
+    matching = apply_event_filter(columns, f).subquery("matching")
     period = period_start(interval, matching.c.start_date).label("period")
     key: Any = sa.null()
     source: Any = matching
@@ -140,9 +138,7 @@ def timeline(session: Session, f: EventFilter, interval: Interval, group_by: Gro
     elif group_by is GroupBy.country:
         key = matching.c.country
     elif group_by is GroupBy.actor:
-        pairs = (
-            sa.select(col(EventActor.event_id), col(EventActor.actor_id)).distinct().subquery("pairs")
-        )
+        pairs = sa.select(col(EventActor.event_id), col(EventActor.actor_id)).distinct().subquery("pairs")
         source = matching.join(pairs, pairs.c.event_id == matching.c.event_id).join(
             Actor, col(Actor.id) == pairs.c.actor_id
         )
@@ -161,10 +157,7 @@ def timeline(session: Session, f: EventFilter, interval: Interval, group_by: Gro
         stmt = stmt.group_by(period, key)
     else:
         stmt = stmt.group_by(period)
-    found = {
-        (_as_date(row.period), row.key): row
-        for row in session.execute(stmt)
-    }
+    found = {(_as_date(row.period), row.key): row for row in session.execute(stmt)}
     return Timeline(interval=interval, buckets=list(_fill(found, interval, group_by is not None)))
 
 
@@ -221,6 +214,7 @@ def facets(session: Session, f: EventFilter, fields: list[FacetField], size: int
 
 def _facet(session: Session, matching: Any, field: FacetField, size: int) -> list[FacetValue]:
     count = sa.func.count(sa.distinct(matching.c.id)).label("count")
+    stmt: Any
     if field in (FacetField.type, FacetField.country):
         column = col(Event.type) if field is FacetField.type else col(Event.country)
         stmt = (

@@ -23,15 +23,11 @@ from app.schemas.resources import ActorBrief
 
 
 def _claim_low() -> Any:
-    return sa.func.coalesce(
-        col(Statement.value_low), col(Statement.value_best), col(Statement.value_high)
-    )
+    return sa.func.coalesce(col(Statement.value_low), col(Statement.value_best), col(Statement.value_high))
 
 
 def _claim_high() -> Any:
-    return sa.func.coalesce(
-        col(Statement.value_high), col(Statement.value_best), col(Statement.value_low)
-    )
+    return sa.func.coalesce(col(Statement.value_high), col(Statement.value_best), col(Statement.value_low))
 
 
 def _is_claim() -> Any:
@@ -84,7 +80,7 @@ class EventClaims(BaseModel):
 
 
 def event_claims(session: Session, event_id: int) -> EventClaims:
-    rows = session.execute(
+    rows: Any = session.execute(
         sa.select(
             col(Statement.id),
             col(Statement.measure),

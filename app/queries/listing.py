@@ -17,7 +17,9 @@ from app.queries.pagination import (
     date_key,
     datetime_key,
     fingerprint,
+    int_key,
     keyset_page,
+    text_key,
 )
 
 
@@ -42,15 +44,15 @@ def event_sort_key(sort: EventSort) -> SortKey:
         return date_key(col(Event.start_date), col(Event.id), descending)
     if name == "updated_at":
         return datetime_key(col(Event.updated_at), col(Event.id), descending)
-    return SortKey(col(Event.fatalities_best), col(Event.id), descending, nullable=True)
+    return int_key(col(Event.fatalities_best), col(Event.id), descending, nullable=True)
 
 
 def statement_sort_key(sort: StatementSort) -> SortKey:
     return date_key(col(Statement.stated_on), col(Statement.id), sort.value.startswith("-"))
 
 
-ACTOR_ORDER = SortKey(col(Actor.name_key), col(Actor.id))
-SOURCE_ORDER = SortKey(col(Source.name_key), col(Source.id))
+ACTOR_ORDER = text_key(col(Actor.name_key), col(Actor.id))
+SOURCE_ORDER = text_key(col(Source.name_key), col(Source.id))
 DOCUMENT_ORDER = date_key(col(Document.published_on), col(Document.id), descending=True, nullable=True)
 
 
@@ -77,7 +79,7 @@ def list_page(
         key,
         limit=limit,
         cursor=cursor,
-        bound_to=fingerprint(filters.fingerprint(), sort_name),
+        bound_to=fingerprint(model.__tablename__, filters.fingerprint(), sort_name),
         value_of=value_getter(key),
     )
 

@@ -22,9 +22,22 @@ from sqlalchemy import Select
 from app.core.errors import BadRequest
 
 Parse = Callable[[Any], Any]
+MAX_INT = 2**63 - 1  # what both databases can bind as an integer
 
 
 def _identity(value: Any) -> Any:
+    return value
+
+
+def _parse_int(value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or abs(value) > MAX_INT:
+        raise ValueError("not an integer")
+    return value
+
+
+def _parse_text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError("not a string")
     return value
 
 
@@ -74,8 +87,19 @@ def datetime_key(column: Any, id_column: Any, descending: bool) -> SortKey:
     return SortKey(column, id_column, descending, False, _parse_datetime)
 
 
-def fingerprint(filters: dict[str, Any], sort: str) -> str:
-    canonical = json.dumps({"filters": filters, "sort": sort}, sort_keys=True, default=str)
+def int_key(column: Any, id_column: Any, descending: bool, nullable: bool = False) -> SortKey:
+    return SortKey(column, id_column, descending, nullable, _parse_int)
+
+
+def text_key(column: Any, id_column: Any, descending: bool = False) -> SortKey:
+    return SortKey(column, id_column, descending, False, _parse_text)
+
+
+def fingerprint(resource: str, filters: dict[str, Any], sort: str) -> str:
+    """Binds a cursor to one list, its filters and its sort."""
+    canonical = json.dumps(
+        {"resource": resource, "filters": filters, "sort": sort}, sort_keys=True, default=str
+    )
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
@@ -89,8 +113,7 @@ def decode_cursor(cursor: str, key: SortKey, bound_to: str) -> tuple[Any, int]:
         padded = cursor + "=" * (-len(cursor) % 4)
         payload = json.loads(base64.urlsafe_b64decode(padded.encode()))
         value, row_id = payload["k"]
-        if not isinstance(row_id, int) or isinstance(row_id, bool):
-            raise ValueError("bad id")
+        _parse_int(row_id)
         parsed = None if value is None else key.parse(value)
         bound = payload["f"]
     except (ValueError, TypeError, KeyError, binascii.Error, UnicodeDecodeError):

@@ -30,7 +30,10 @@ def run_ucdp_import(path: Path, *, batch_size: int = 1000, interactive: bool = F
             ) as bar:
                 task = bar.add_task(f"importing {path.name}", total=path.stat().st_size)
                 summary = import_ucdp_ged(
-                    path, factory, batch_size=batch_size, progress=lambda done: bar.update(task, completed=done)
+                    path,
+                    factory,
+                    batch_size=batch_size,
+                    progress=lambda done: bar.update(task, completed=done),
                 )
         else:
             summary = import_ucdp_ged(path, factory, batch_size=batch_size)

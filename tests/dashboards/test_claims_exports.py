@@ -109,9 +109,7 @@ def test_geojson_export_follows_rfc_7946(client: TestClient, data: None) -> None
     assert noactor["geometry"]["coordinates"] == [-70.25, -10.5]  # longitude first
 
 
-def test_if_none_match_gives_304_until_a_write(
-    client: TestClient, data: None, auth: dict[str, str]
-) -> None:
+def test_if_none_match_gives_304_until_a_write(client: TestClient, data: None, auth: dict[str, str]) -> None:
     for path in ("/v1/events", "/v1/events/timeline", "/v1/events/export?format=csv"):
         first = client.get(path)
         assert first.status_code == 200 and first.headers["etag"]

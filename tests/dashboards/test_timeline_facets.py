@@ -71,8 +71,10 @@ def test_timeline_takes_event_filters(client: TestClient, data: None) -> None:
 
 
 def test_facets_count_largest_first_ties_by_value(client: TestClient, data: None) -> None:
-    response = client.get("/v1/events/facets", params=[("field", "type"), ("field", "actor"),
-                                                         ("field", "source"), ("field", "country")])
+    response = client.get(
+        "/v1/events/facets",
+        params=[("field", "type"), ("field", "actor"), ("field", "source"), ("field", "country")],
+    )
     assert response.status_code == 200
     facets = response.json()["facets"]
     assert facets["type"] == [
@@ -90,9 +92,9 @@ def test_facets_count_largest_first_ties_by_value(client: TestClient, data: None
 def test_facets_size_and_filters(client: TestClient, data: None) -> None:
     facets = client.get("/v1/events/facets", params={"field": "type", "size": 1}).json()["facets"]
     assert facets == {"type": [{"value": "armed_clash", "count": 2}]}
-    facets = client.get(
-        "/v1/events/facets", params={"field": "source", "min_reliability": "a"}
-    ).json()["facets"]
+    facets = client.get("/v1/events/facets", params={"field": "source", "min_reliability": "a"}).json()[
+        "facets"
+    ]
     assert [(s["name"], s["count"]) for s in facets["source"]] == [("Agency A", 2), ("Outlet D", 1)]
     assert client.get("/v1/events/facets", params={"field": "colour"}).status_code == 422
     assert client.get("/v1/events/facets", params={"size": 0}).status_code == 422

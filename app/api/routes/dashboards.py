@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Query, Request, Response
@@ -158,7 +158,7 @@ def _export(
     }
     if etag_matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
-    view = views.events_out if resource == "events" else views.statements_out
+    view: Any = views.events_out if resource == "events" else views.statements_out
 
     def rows() -> Iterator[bytes]:
         with session_factory()() as export_session:
@@ -175,7 +175,9 @@ def _export(
     return StreamingResponse(rows(), media_type=MEDIA_TYPES[format], headers=headers)
 
 
-@router.get("/events/{event_id}/claims", response_model=EventClaims, responses=ITEM_ERRORS, dependencies=[ReadAccess])
+@router.get(
+    "/events/{event_id}/claims", response_model=EventClaims, responses=ITEM_ERRORS, dependencies=[ReadAccess]
+)
 def claims(request: Request, session: SessionDep, event_id: EventId) -> Response:
     """The event's quantitative statements by measure and unit: each claim with its speaker,
     source and grades, the overall range, and whether the claims contradict each other."""
