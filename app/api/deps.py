@@ -38,6 +38,7 @@ def writer(request: Request) -> None:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
-WriteSessionDep = Annotated[Session, Depends(get_write_session)]
+# scope="function": commit before the response is sent, so a failed commit is never answered 2xx.
+WriteSessionDep = Annotated[Session, Depends(get_write_session, scope="function")]
 ReadAccess = Depends(reader)
 WriteAccess = Depends(writer)

@@ -170,6 +170,9 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem(500, "The database rejected the request.")
 
     @app.exception_handler(Exception)
-    async def unexpected(_: Request, exc: Exception) -> ProblemResponse:
+    async def unexpected(request: Request, exc: Exception) -> ProblemResponse:
+        # Starlette answers this one outside every middleware, so the request id is added here.
         log.exception("unhandled error")
-        return problem(500, "An unexpected error occurred.")
+        request_id = request.scope.get("state", {}).get("request_id")
+        headers = {"X-Request-ID": request_id} if request_id else None
+        return problem(500, "An unexpected error occurred.", headers=headers)

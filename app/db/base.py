@@ -78,3 +78,31 @@ def contains_ci(column: Any, needle: str) -> ColumnElement[bool]:
     """Case-insensitive substring match, identical on SQLite and PostgreSQL."""
     pattern = f"%{escape_like(fold(needle))}%"
     return casefold(column).like(pattern, escape="\\")
+
+
+class any_of(sa.sql.expression.ColumnElement[bool]):  # reads like the SQL it becomes
+    """`column IN (values)`, sent to PostgreSQL as `column = ANY(:array)`.
+
+    A batch of an import looks up thousands of refs at once; one array parameter keeps the
+    statement short (psycopg parses every statement's text) and cacheable.
+    """
+
+    type = sa.Boolean()
+    inherit_cache = False
+
+    def __init__(self, column: Any, values: Any) -> None:
+        self.column = column
+        self.values = list(values)
+
+
+@compiles(any_of)
+def _any_of_default(element: any_of, compiler: Any, **kw: Any) -> str:
+    return str(compiler.process(element.column.in_(element.values), **kw))
+
+
+@compiles(any_of, "postgresql")
+def _any_of_postgresql(element: any_of, compiler: Any, **kw: Any) -> str:
+    from sqlalchemy.dialects.postgresql import ARRAY
+
+    array = sa.bindparam(None, element.values, type_=ARRAY(element.column.type))
+    return str(compiler.process(element.column == sa.any_(array), **kw))

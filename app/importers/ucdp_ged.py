@@ -9,7 +9,6 @@ retried row by row. See README.md in this package for the mapping, repairs and s
 from __future__ import annotations
 
 import codecs
-import copy
 import csv
 import hashlib
 import io
@@ -1007,13 +1006,25 @@ def _adopt_existing(session: Session, dataset: Dataset, adopted: dict[str, str])
                     adopted[mine] = ref
     if not adopted:
         return
+    # Records are copied where they change, never edited: a rejected batch is retried row by
+    # row from the same bundles.
     for kind in ("sources", "actors"):
         dataset[kind] = [r for r in dataset[kind] if r["ref"] not in adopted]
-    for document in dataset["documents"]:
-        document["source"] = adopted.get(document["source"], document["source"])
-    for event in dataset["events"]:
-        for link in event["actors"]:
-            link["actor"] = adopted.get(link["actor"], link["actor"])
+    dataset["documents"] = [
+        {**document, "source": adopted[document["source"]]} if document["source"] in adopted else document
+        for document in dataset["documents"]
+    ]
+    dataset["events"] = [
+        {
+            **event,
+            "actors": [
+                {**link, "actor": adopted.get(link["actor"], link["actor"])} for link in event["actors"]
+            ],
+        }
+        if any(link["actor"] in adopted for link in event["actors"])
+        else event
+        for event in dataset["events"]
+    ]
 
 
 def import_ucdp_ged(
@@ -1037,7 +1048,7 @@ def import_ucdp_ged(
     adopted = summary.adopted
 
     def load(dataset: Dataset) -> None:
-        dataset = copy.deepcopy(dataset)  # adoption rewrites refs; bundles may be retried
+        dataset = dict(dataset)  # adoption replaces whole lists and the records it changes
         with session_factory() as session:
             _adopt_existing(session, dataset, adopted)
             report = load_dataset(session, dataset)

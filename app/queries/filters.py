@@ -11,7 +11,7 @@ from datetime import date
 from typing import Annotated, Any, Self
 
 import sqlalchemy as sa
-from pydantic import BaseModel, Field, PrivateAttr, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, Field, PrivateAttr, field_validator, model_validator
 from sqlalchemy import Select
 from sqlalchemy.orm import Session
 from sqlmodel import col
@@ -39,7 +39,17 @@ from app.models.enums import (
 )
 from app.schemas.common import CountryCode, Credibility, Grade, Id
 
-RefList = Annotated[list[str], Field(default_factory=list, description="Stable refs (repeatable).")]
+
+
+def _no_nul(value: str) -> str:
+    """PostgreSQL text cannot hold NUL; such a parameter is malformed, not a database error."""
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_no_nul)]
+RefList = Annotated[list[Text], Field(default_factory=list, description="Stable refs (repeatable).")]
 
 
 class BaseFilter(BaseModel):
@@ -65,7 +75,7 @@ class ActorScopeFilter(BaseModel):
     """Actor filters shared by events and statements; names are resolved to ids first."""
 
     actor_id: list[Id] = Field(default_factory=list, description="Actor ids (repeatable).")
-    actor: list[str] = Field(
+    actor: list[Text] = Field(
         default_factory=list,
         description="Actor names or aliases, case-insensitive (repeatable).",
         examples=[["Belarus"]],
@@ -96,7 +106,7 @@ class EventFilter(BaseFilter, DateRange, ActorScopeFilter):
         le=1000,
         description="At least this many distinct sources among the qualifying citations.",
     )
-    q: str | None = Field(
+    q: Text | None = Field(
         default=None,
         max_length=500,
         description="Case-insensitive substring of title or description.",
@@ -130,12 +140,12 @@ class StatementFilter(BaseFilter, DateRange, ActorScopeFilter):
     )
     event_id: list[Id] = Field(default_factory=list)
     kind: list[StatementKind] = Field(default_factory=list)
-    measure: list[str] = Field(default_factory=list, examples=[["personnel"]])
+    measure: list[Text] = Field(default_factory=list, examples=[["personnel"]])
     min_reliability: Grade | None = Field(
         default=None, description="The document's source is graded this or better."
     )
     min_credibility: Credibility | None = None
-    q: str | None = Field(default=None, max_length=500, description="Case-insensitive substring of the text.")
+    q: Text | None = Field(default=None, max_length=500, description="Case-insensitive substring of the text.")
 
     @model_validator(mode="after")
     def role_needs_actor(self) -> Self:
@@ -145,7 +155,7 @@ class StatementFilter(BaseFilter, DateRange, ActorScopeFilter):
 
 
 class ActorFilter(BaseFilter):
-    q: str | None = Field(
+    q: Text | None = Field(
         default=None,
         max_length=500,
         description="Case-insensitive substring of the name or any alias.",
@@ -156,7 +166,7 @@ class ActorFilter(BaseFilter):
 
 
 class SourceFilter(BaseFilter):
-    q: str | None = Field(default=None, max_length=500, description="Case-insensitive substring of the name.")
+    q: Text | None = Field(default=None, max_length=500, description="Case-insensitive substring of the name.")
     kind: list[SourceKind] = Field(default_factory=list)
     country: list[CountryCode] = Field(default_factory=list)
     min_reliability: Grade | None = None
@@ -164,7 +174,7 @@ class SourceFilter(BaseFilter):
 
 class DocumentFilter(BaseFilter, DateRange):
     source_id: list[Id] = Field(default_factory=list)
-    q: str | None = Field(
+    q: Text | None = Field(
         default=None, max_length=500, description="Case-insensitive substring of the title."
     )
 

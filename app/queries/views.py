@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from app.db.base import any_of
 from app.models import (
     Actor,
     ActorAlias,
@@ -53,7 +54,7 @@ def documents_out(session: Session, rows: Sequence[Document]) -> list[DocumentOu
             s.id: SourceBrief(id=s.id, name=s.name, reliability=s.reliability)
             for s in session.execute(
                 sa.select(col(Source.id), col(Source.name), col(Source.reliability)).where(
-                    col(Source.id).in_(source_ids)
+                    any_of(col(Source.id), source_ids)
                 )
             )
         }
@@ -69,7 +70,7 @@ def aliases_of(session: Session, actor_ids: Sequence[int]) -> dict[int, list[str
     if actor_ids:
         for actor_id, alias in session.execute(
             sa.select(col(ActorAlias.actor_id), col(ActorAlias.alias))
-            .where(col(ActorAlias.actor_id).in_(actor_ids))
+            .where(any_of(col(ActorAlias.actor_id), actor_ids))
             .order_by(col(ActorAlias.actor_id), col(ActorAlias.position), col(ActorAlias.id))
         ):
             aliases[actor_id].append(alias)
@@ -140,7 +141,7 @@ def events_out(session: Session, rows: Sequence[Event]) -> list[EventOut]:
                 col(Actor.name),
             )
             .join(Actor, col(Actor.id) == col(EventActor.actor_id))
-            .where(col(EventActor.event_id).in_(ids))
+            .where(any_of(col(EventActor.event_id), ids))
             .order_by(col(EventActor.event_id), col(EventActor.position), col(EventActor.actor_id))
         ):
             links[event_id].append(EventActorOut(actor_id=actor_id, role=role, name=name))
@@ -158,7 +159,7 @@ def events_out(session: Session, rows: Sequence[Event]) -> list[EventOut]:
             )
             .join(Document, col(Document.id) == col(Citation.document_id))
             .join(Source, col(Source.id) == col(Document.source_id))
-            .where(col(Citation.event_id).in_(ids))
+            .where(any_of(col(Citation.event_id), ids))
             .order_by(col(Citation.event_id), col(Citation.position), col(Citation.id))
         ):
             citations[cite.event_id].append(
@@ -212,7 +213,7 @@ def statements_out(session: Session, rows: Sequence[Statement]) -> list[Statemen
     if ids:
         for statement_id, actor_id in session.execute(
             sa.select(col(StatementMention.statement_id), col(StatementMention.actor_id))
-            .where(col(StatementMention.statement_id).in_(ids))
+            .where(any_of(col(StatementMention.statement_id), ids))
             .order_by(
                 col(StatementMention.statement_id),
                 col(StatementMention.position),
@@ -223,7 +224,7 @@ def statements_out(session: Session, rows: Sequence[Statement]) -> list[Statemen
             actor_ids.add(actor_id)
     names = (
         dict(
-            session.execute(sa.select(col(Actor.id), col(Actor.name)).where(col(Actor.id).in_(actor_ids)))
+            session.execute(sa.select(col(Actor.id), col(Actor.name)).where(any_of(col(Actor.id), actor_ids)))
             .tuples()
             .all()
         )
@@ -236,7 +237,7 @@ def statements_out(session: Session, rows: Sequence[Statement]) -> list[Statemen
             session.execute(
                 sa.select(col(Document.id), col(Source.reliability))
                 .join(Source, col(Source.id) == col(Document.source_id))
-                .where(col(Document.id).in_(document_ids))
+                .where(any_of(col(Document.id), document_ids))
             )
             .tuples()
             .all()

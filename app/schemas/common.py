@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+from pydantic_core import ErrorDetails
 
 from app.core.countries import ISO_ALPHA2
 from app.models.enums import Reliability
@@ -25,6 +26,23 @@ def _check_country(value: str) -> str:
     if value not in ISO_ALPHA2:
         raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-2 country code")
     return value
+
+
+class FieldError(ValueError):
+    """A rule broken by a whole record, blamed on one field (model validators have no `loc`)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def error_loc(error: ErrorDetails) -> list[str]:
+    """Where a validation error lies: its `loc`, or the field a `FieldError` names."""
+    loc = [str(part) for part in error["loc"]]
+    cause = (error.get("ctx") or {}).get("error")
+    if isinstance(cause, FieldError):
+        loc.append(cause.field)
+    return loc
 
 
 def rfc3339(value: datetime) -> str:

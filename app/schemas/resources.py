@@ -24,6 +24,7 @@ from app.models.enums import (
 from app.schemas.common import (
     CountryCode,
     Credibility,
+    FieldError,
     Grade,
     Id,
     Name,
@@ -51,7 +52,7 @@ def check_ordered(model: BaseModel, names: tuple[str, str, str]) -> None:
     for i, (lower_name, lower) in enumerate(given):
         for upper_name, upper in given[i + 1 :]:
             if lower > upper:
-                raise ValueError(f"{lower_name} ({lower}) must not exceed {upper_name} ({upper})")
+                raise FieldError(upper_name, f"{lower_name} ({lower}) must not exceed {upper_name} ({upper})")
 
 
 # --- sources -----------------------------------------------------------------------------------
@@ -215,13 +216,14 @@ class EventCreate(Strict):
         if self.end_date is None:
             self.end_date = self.start_date
         if self.end_date < self.start_date:
-            raise ValueError("end_date must not be before start_date")
+            raise FieldError("end_date", "end_date must not be before start_date")
         if (self.latitude is None) != (self.longitude is None):
-            raise ValueError("latitude and longitude must be given together")
+            missing = "latitude" if self.latitude is None else "longitude"
+            raise FieldError(missing, "latitude and longitude must be given together")
         check_ordered(self, ("fatalities_low", "fatalities_best", "fatalities_high"))
         pairs = [(link.actor_id, link.role) for link in self.actors]
         if len(set(pairs)) != len(pairs):
-            raise ValueError("actors lists the same actor in the same role twice")
+            raise FieldError("actors", "actors lists the same actor in the same role twice")
         return self
 
 
@@ -311,7 +313,7 @@ class StatementCreate(Strict):
         check_ordered(self, ("value_low", "value_best", "value_high"))
         given = any(v is not None for v in (self.value_low, self.value_best, self.value_high))
         if given and self.measure is None:
-            raise ValueError("a claimed value requires `measure`")
+            raise FieldError("measure", "a claimed value requires `measure`")
         self.mentions = list(dict.fromkeys(self.mentions))
         return self
 

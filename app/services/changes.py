@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from app.db.base import utcnow
+from app.db.bulk import bulk_insert
 from app.models import Change
 
 PENDING = "pending_changes"
@@ -39,8 +40,9 @@ def _flush_changes(session: Session) -> None:
     if bind.dialect.name == "postgresql":
         session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": FEED_LOCK_KEY})
     now = utcnow()
-    session.execute(
-        sa.insert(Change),
+    bulk_insert(
+        session,
+        Change.__table__,  # type: ignore[attr-defined]
         [
             {"resource": resource, "row_id": row_id, "ref": ref, "op": op, "changed_at": now}
             for (resource, row_id), (ref, op) in pending.items()

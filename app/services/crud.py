@@ -24,6 +24,7 @@ from app.models import (
     StatementMention,
 )
 from app.queries import views
+from app.schemas.common import error_loc
 from app.schemas.resources import (
     ActorCreate,
     DocumentCreate,
@@ -191,7 +192,7 @@ def _save_one(session: Session, spec: ResourceSpec, row: Any, data: BaseModel) -
         spec.save(session, [item])
     except RecordError as exc:
         raise _as_api_error(exc) from None
-    return item.row
+    return session.get(spec.model, item.id, populate_existing=True)
 
 
 def create(session: Session, spec: ResourceSpec, data: BaseModel) -> Any:
@@ -212,7 +213,7 @@ def update(session: Session, spec: ResourceSpec, row: Any, changes: dict[str, An
         data = spec.create.model_validate(merged)
     except ValidationError as exc:
         first = exc.errors()[0]
-        loc = ["body", *(str(part) for part in first["loc"])]
+        loc = ["body", *error_loc(first)]
         where = ".".join(loc[1:])
         raise ValidationFailed(
             f"{where}: {first['msg']}" if where else first["msg"], loc=loc, msg=first["msg"]

@@ -15,7 +15,9 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
 from app.core.errors import DatasetError
+from app.db.base import any_of
 from app.models import Actor, Document, Event, Source, Statement
+from app.schemas.common import error_loc
 from app.schemas.resources import (
     ActorCreate,
     DocumentCreate,
@@ -38,6 +40,14 @@ from app.services.records import (
 
 RESOURCES = ("sources", "documents", "actors", "events", "statements")
 READ_ONLY_KEYS = {"id", "created_at", "updated_at"}
+# A record's references are by ref in the file, by id in the rules: name the file's field.
+FILE_FIELDS = {
+    "source_id": "source",
+    "parent_id": "parent",
+    "speaker_id": "speaker",
+    "event_id": "event",
+    "document_id": "document",
+}
 CHUNK = 2000
 
 LoadReport = dict[str, dict[str, int]]
@@ -58,7 +68,7 @@ def ref_ids(session: Session, model: Any, refs: set[str]) -> dict[str, int]:
     ordered = sorted(refs)
     for chunk in _chunks(ordered):
         found.update(
-            session.execute(sa.select(model.ref, model.id).where(model.ref.in_(chunk))).tuples().all()
+            session.execute(sa.select(model.ref, model.id).where(any_of(model.ref, chunk))).tuples().all()
         )
     return found
 
@@ -66,7 +76,12 @@ def ref_ids(session: Session, model: Any, refs: set[str]) -> dict[str, int]:
 def rows_by_ref(session: Session, model: Any, refs: Sequence[str]) -> dict[str, Any]:
     rows: dict[str, Any] = {}
     for chunk in _chunks(list(refs)):
-        rows.update((row.ref, row) for row in session.scalars(sa.select(model).where(model.ref.in_(chunk))))
+        # Plain rows, not ORM instances: the rules only read them, and loading thousands of
+        # model instances per batch costs more than the rest of the import.
+        table = model.__table__
+        rows.update(
+            (row.ref, row) for row in session.execute(sa.select(table).where(any_of(table.c.ref, chunk)))
+        )
     return rows
 
 
@@ -101,8 +116,15 @@ def _validate(records: _Records, record: dict[str, Any], model: type[ModelT]) ->
         return model.model_validate(record)
     except ValidationError as exc:
         error = exc.errors()[0]
-        field = ".".join(str(part) for part in error["loc"]) or None
+        field = _file_field(".".join(error_loc(error))) or None
         raise records.fail(record, field, error["msg"]) from None
+
+
+def _file_field(field: str) -> str:
+    """`parent_id` → `parent`, `actors.0.actor_id` → `actors.0.actor`: the file's own names."""
+    head, dot, rest = field.rpartition(".")
+    name = FILE_FIELDS.get(rest, rest.removesuffix("_id") if head else rest)
+    return f"{head}{dot}{name}"
 
 
 def _reference(
@@ -132,7 +154,7 @@ def _save(
         try:
             save(session, items)
         except RecordError as exc:
-            raise records.fail(chunk[exc.index][0], exc.field, exc.message) from None
+            raise records.fail(chunk[exc.index][0], _file_field(exc.field), exc.message) from None
         for item in items:
             report[records.resource][item.outcome] += 1
 

@@ -17,9 +17,10 @@ from typing import Any, Generic, TypeVar
 import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
-from sqlmodel import col
+from sqlmodel import SQLModel, col
 
-from app.db.base import fold, utcnow
+from app.db.base import any_of, fold, utcnow
+from app.db.bulk import bulk_insert
 from app.models import (
     Actor,
     ActorAlias,
@@ -61,31 +62,98 @@ class RecordError(Exception):
 class Item(Generic[RowT, DataT]):
     """One record to write: the stored row it replaces (None to create) and its new values."""
 
-    row: Any  # the stored row; None until a new one is created
+    row: Any  # the stored row, or None to create one
     data: DataT
     outcome: str = field(default=UNCHANGED)
+    id: int | None = None  # the row's id once saved
+
+    def __post_init__(self) -> None:
+        if self.row is not None:
+            self.id = self.row.id
 
 
 def _plain(value: Any) -> Any:
     return value.value if isinstance(value, Enum) else value
 
 
-def _assign(row: Any, values: dict[str, Any]) -> bool:
-    """Set the columns that differ; report whether any did."""
-    changed = False
-    for name, value in values.items():
-        value = _plain(value)
-        if getattr(row, name) != value:
-            setattr(row, name, value)
-            changed = True
-    return changed
+def _columns(data: BaseModel, exclude: set[str] | None = None, **extra: Any) -> dict[str, Any]:
+    """A record's column values, enums as their plain strings."""
+    values = {name: _plain(value) for name, value in data.model_dump(exclude=exclude).items()}
+    values.update(extra)
+    return values
+
+
+def _differs(row: Any, values: dict[str, Any]) -> bool:
+    return row is None or any(getattr(row, name) != value for name, value in values.items())
+
+
+def _allocate_ids(session: Session, model: Any, count: int) -> list[int] | None:
+    """On PostgreSQL, draw ids from the table's sequence in one query, so new rows can be
+    inserted with a plain (pipelined) executemany instead of a huge INSERT … RETURNING."""
+    if session.get_bind().dialect.name != "postgresql":
+        return None
+    return list(
+        session.scalars(
+            sa.text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :count)"),
+            {"table": model.__tablename__, "count": count},
+        )
+    )
+
+
+def _persist(
+    session: Session,
+    model: Any,
+    items: Sequence[Item[Any, Any]],
+    values: list[dict[str, Any]],
+    changed: list[bool],
+) -> None:
+    """Insert the new rows and rewrite the changed ones with Core statements (the ORM unit of
+    work is far too slow for imports); sets each item's id and outcome."""
+    table = model.__table__
+    now = utcnow()
+    new = [(item, row) for item, row in zip(items, values, strict=True) if item.row is None]
+    if new:
+        rows = [{**row, "created_at": now, "updated_at": now} for _, row in new]
+        ids = _allocate_ids(session, model, len(rows))
+        if ids is None:
+            ids = list(
+                session.scalars(sa.insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
+            )
+        else:
+            bulk_insert(session, table, [{"id": i, **row} for row, i in zip(rows, ids, strict=True)])
+        for (item, _), new_id in zip(new, ids, strict=True):
+            item.id, item.outcome = new_id, CREATED
+    stale = [
+        (item, row)
+        for item, row, did_change in zip(items, values, changed, strict=True)
+        if item.row is not None and did_change
+    ]
+    if stale:
+        columns = list(stale[0][1])
+        statement = (
+            sa.update(table)
+            .where(table.c.id == sa.bindparam("row_id"))
+            .values({name: sa.bindparam(f"v_{name}") for name in [*columns, "updated_at"]})
+        )
+        session.execute(
+            statement,
+            [
+                {"row_id": item.id, "v_updated_at": now, **{f"v_{k}": v for k, v in row.items()}}
+                for item, row in stale
+            ],
+            execution_options={"synchronize_session": False},
+        )
+        for item, _ in stale:
+            item.outcome = UPDATED
+            if isinstance(item.row, SQLModel):
+                session.expire(item.row)
 
 
 def _existing_ids(session: Session, model: Any, ids: Iterable[int]) -> set[int]:
     wanted = set(ids)
     if not wanted:
         return set()
-    return set(session.scalars(sa.select(model.id).where(model.id.in_(wanted))))
+    return set(session.scalars(sa.select(model.id).where(any_of(model.id, wanted))))
 
 
 def _check_refs(session: Session, model: Any, items: Sequence[Item[Any, Any]]) -> None:
@@ -100,7 +168,9 @@ def _check_refs(session: Session, model: Any, items: Sequence[Item[Any, Any]]) -
         claimed[ref] = index
     if not claimed:
         return
-    for ref, row_id in session.execute(sa.select(model.ref, model.id).where(model.ref.in_(list(claimed)))):
+    for ref, row_id in session.execute(
+        sa.select(model.ref, model.id).where(any_of(model.ref, list(claimed)))
+    ):
         item = items[claimed[ref]]
         if item.row is None or item.row.id != row_id:
             raise RecordError(
@@ -128,26 +198,12 @@ def _require(
                 raise RecordError(index, field_name, f"{field_name} {target} identifies no {what}")
 
 
-def _finish(session: Session, resource: str, items: Sequence[Item[Any, Any]], changed: list[bool]) -> None:
-    """Insert the new rows, stamp the changed ones, queue their changes."""
-    now = utcnow()
-    for item, did_change in zip(items, changed, strict=True):
-        if item.row is None:
-            continue
-        if did_change and item.outcome != CREATED:
-            item.row.updated_at = now
-            item.outcome = UPDATED
-    session.flush()
+def _record(session: Session, resource: str, items: Sequence[Item[Any, Any]]) -> None:
+    """Queue a change-feed entry for every row created or altered."""
     for item in items:
         if item.outcome in (CREATED, UPDATED):
-            record_change(session, resource, item.row.id, item.row.ref, "upsert")
-
-
-def _new(model: Any, item: Item[Any, Any]) -> Any:
-    now = utcnow()
-    item.row = model(created_at=now, updated_at=now)
-    item.outcome = CREATED
-    return item.row
+            assert item.id is not None
+            record_change(session, resource, item.id, item.data.ref, "upsert")
 
 
 # --- sources -----------------------------------------------------------------------------------
@@ -156,15 +212,9 @@ def _new(model: Any, item: Item[Any, Any]) -> Any:
 def save_sources(session: Session, items: Sequence[Item[Source, SourceCreate]]) -> None:
     _check_refs(session, Source, items)
     _check_unique_names(session, Source, items, "name")
-    changed = []
-    for item in items:
-        row = item.row or _new(Source, item)
-        values = item.data.model_dump()
-        values["name_key"] = fold(item.data.name)
-        changed.append(_assign(row, values))
-        if item.outcome == CREATED:
-            session.add(row)
-    _finish(session, "sources", items, changed)
+    values = [_columns(item.data, name_key=fold(item.data.name)) for item in items]
+    _persist(session, Source, items, values, [_differs(i.row, v) for i, v in zip(items, values, strict=True)])
+    _record(session, "sources", items)
 
 
 def _check_unique_names(
@@ -177,7 +227,7 @@ def _check_unique_names(
             raise RecordError(index, field_name, f"name {item.data.name!r} is given twice", conflict=True)
         keys[key] = index
     for key, row_id in session.execute(
-        sa.select(model.name_key, model.id).where(model.name_key.in_(list(keys)))
+        sa.select(model.name_key, model.id).where(any_of(model.name_key, list(keys)))
     ):
         item = items[keys[key]]
         if item.row is None or item.row.id != row_id:
@@ -204,20 +254,18 @@ def save_documents(session: Session, items: Sequence[Item[Document, DocumentCrea
         urls[item.data.url] = index
     if urls:
         for url, row_id in session.execute(
-            sa.select(col(Document.url), col(Document.id)).where(col(Document.url).in_(list(urls)))
+            sa.select(col(Document.url), col(Document.id)).where(any_of(col(Document.url), list(urls)))
         ).tuples():
             item = items[urls[str(url)]]
             if item.row is None or item.row.id != row_id:
                 raise RecordError(
                     urls[str(url)], "url", f"url is already used by document {row_id}", conflict=True
                 )
-    changed = []
-    for item in items:
-        row = item.row or _new(Document, item)
-        changed.append(_assign(row, item.data.model_dump()))
-        if item.outcome == CREATED:
-            session.add(row)
-    _finish(session, "documents", items, changed)
+    values = [_columns(item.data) for item in items]
+    _persist(
+        session, Document, items, values, [_differs(i.row, v) for i, v in zip(items, values, strict=True)]
+    )
+    _record(session, "documents", items)
 
 
 # --- actors ------------------------------------------------------------------------------------
@@ -237,32 +285,29 @@ def save_actors(session: Session, items: Sequence[Item[Actor, ActorCreate]]) -> 
     )
     _check_no_cycles(session, items)
     current_aliases = _aliases_by_actor(session, [i.row.id for i in items if i.row is not None])
-    changed = []
+    values, changed = [], []
     alias_changes: list[tuple[Item[Actor, ActorCreate], list[str]]] = []
     for item in items:
-        row = item.row or _new(Actor, item)
-        values = item.data.model_dump(exclude={"aliases"})
-        values["name_key"] = fold(item.data.name)
-        did_change = _assign(row, values)
-        old_aliases = current_aliases.get(row.id, []) if row.id is not None else []
+        row_values = _columns(item.data, exclude={"aliases"}, name_key=fold(item.data.name))
+        did_change = _differs(item.row, row_values)
+        old_aliases = current_aliases.get(item.id, []) if item.id is not None else []
         if old_aliases != item.data.aliases:
             alias_changes.append((item, old_aliases))
             did_change = True
+        values.append(row_values)
         changed.append(did_change)
-        if item.outcome == CREATED:
-            session.add(row)
-    session.flush()  # ids for new actors, and renames before alias rows move
-    stale = [item.row.id for item, old in alias_changes if old]
+    _persist(session, Actor, items, values, changed)  # renames land before alias rows move
+    stale = [item.id for item, old in alias_changes if old]
     if stale:
-        session.execute(sa.delete(ActorAlias).where(col(ActorAlias.actor_id).in_(stale)))
-    session.add_all(
-        [
-            ActorAlias(actor_id=item.row.id, alias=alias, alias_key=fold(alias), position=position)
-            for item, _ in alias_changes
-            for position, alias in enumerate(item.data.aliases)
-        ]
-    )
-    _finish(session, "actors", items, changed)
+        session.execute(sa.delete(ActorAlias).where(any_of(col(ActorAlias.actor_id), stale)))
+    aliases = [
+        {"actor_id": item.id, "alias": alias, "alias_key": fold(alias), "position": position}
+        for item, _ in alias_changes
+        for position, alias in enumerate(item.data.aliases)
+    ]
+    if aliases:
+        bulk_insert(session, ActorAlias.__table__, aliases)  # type: ignore[attr-defined]
+    _record(session, "actors", items)
 
 
 def _aliases_by_actor(session: Session, actor_ids: list[int]) -> dict[int, list[str]]:
@@ -270,7 +315,7 @@ def _aliases_by_actor(session: Session, actor_ids: list[int]) -> dict[int, list[
     if actor_ids:
         for actor_id, alias in session.execute(
             sa.select(col(ActorAlias.actor_id), col(ActorAlias.alias))
-            .where(col(ActorAlias.actor_id).in_(actor_ids))
+            .where(any_of(col(ActorAlias.actor_id), actor_ids))
             .order_by(col(ActorAlias.actor_id), col(ActorAlias.position), col(ActorAlias.id))
         ):
             aliases.setdefault(actor_id, []).append(alias)
@@ -297,7 +342,7 @@ def _check_aliases(session: Session, items: Sequence[Item[Actor, ActorCreate]]) 
     if alias_keys:
         for key, actor_id in session.execute(
             sa.select(col(ActorAlias.alias_key), col(ActorAlias.actor_id)).where(
-                col(ActorAlias.alias_key).in_(list(alias_keys))
+                any_of(col(ActorAlias.alias_key), list(alias_keys))
             )
         ):
             index = alias_keys[key]
@@ -309,7 +354,7 @@ def _check_aliases(session: Session, items: Sequence[Item[Actor, ActorCreate]]) 
                     conflict=True,
                 )
         for key, name_owner in session.execute(
-            sa.select(col(Actor.name_key), col(Actor.id)).where(col(Actor.name_key).in_(list(alias_keys)))
+            sa.select(col(Actor.name_key), col(Actor.id)).where(any_of(col(Actor.name_key), list(alias_keys)))
         ).tuples():
             actor_id = int(name_owner or 0)
             index = alias_keys[key]
@@ -322,7 +367,7 @@ def _check_aliases(session: Session, items: Sequence[Item[Actor, ActorCreate]]) 
                 )
     for key, actor_id in session.execute(
         sa.select(col(ActorAlias.alias_key), col(ActorAlias.actor_id)).where(
-            col(ActorAlias.alias_key).in_(list(name_keys))
+            any_of(col(ActorAlias.alias_key), list(name_keys))
         )
     ):
         index = name_keys[key]
@@ -385,7 +430,7 @@ def save_events(session: Session, items: Sequence[Item[Event, EventCreate]]) -> 
     if stored_ids:
         for event_id, actor_id, role in session.execute(
             sa.select(col(EventActor.event_id), col(EventActor.actor_id), col(EventActor.role))
-            .where(col(EventActor.event_id).in_(stored_ids))
+            .where(any_of(col(EventActor.event_id), stored_ids))
             .order_by(col(EventActor.event_id), col(EventActor.position))
         ):
             links.setdefault(event_id, []).append((actor_id, role))
@@ -396,44 +441,43 @@ def save_events(session: Session, items: Sequence[Item[Event, EventCreate]]) -> 
                 col(Citation.credibility),
                 col(Citation.excerpt),
             )
-            .where(col(Citation.event_id).in_(stored_ids))
+            .where(any_of(col(Citation.event_id), stored_ids))
             .order_by(col(Citation.event_id), col(Citation.position), col(Citation.id))
         ):
             cites.setdefault(event_id, []).append((document_id, credibility, excerpt))
-    changed = []
+    values, changed = [], []
     relink: list[Item[Event, EventCreate]] = []
     recite: list[Item[Event, EventCreate]] = []
     for item in items:
-        row = item.row or _new(Event, item)
-        did_change = _assign(row, item.data.model_dump(exclude=set(EVENT_LINK_FIELDS)))
+        row_values = _columns(item.data, exclude=set(EVENT_LINK_FIELDS))
+        did_change = _differs(item.row, row_values)
         new_links = [(a.actor_id, a.role.value) for a in item.data.actors]
         new_cites = [(c.document_id, c.credibility, c.excerpt) for c in item.data.citations]
-        if links.get(row.id or 0, []) != new_links:
+        if links.get(item.id or 0, []) != new_links:
             relink.append(item)
             did_change = True
-        if cites.get(row.id or 0, []) != new_cites:
+        if cites.get(item.id or 0, []) != new_cites:
             recite.append(item)
             did_change = True
+        values.append(row_values)
         changed.append(did_change)
-        if item.outcome == CREATED:
-            session.add(row)
-    session.flush()
-    stale_links = [i.row.id for i in relink if i.row.id in links]
+    _persist(session, Event, items, values, changed)
+    stale_links = [i.id for i in relink if i.id in links]
     if stale_links:
-        session.execute(sa.delete(EventActor).where(col(EventActor.event_id).in_(stale_links)))
-    stale_cites = [i.row.id for i in recite if i.row.id in cites]
+        session.execute(sa.delete(EventActor).where(any_of(col(EventActor.event_id), stale_links)))
+    stale_cites = [i.id for i in recite if i.id in cites]
     if stale_cites:
-        session.execute(sa.delete(Citation).where(col(Citation.event_id).in_(stale_cites)))
+        session.execute(sa.delete(Citation).where(any_of(col(Citation.event_id), stale_cites)))
     link_rows = [
-        {"event_id": i.row.id, "actor_id": a.actor_id, "role": a.role.value, "position": n}
+        {"event_id": i.id, "actor_id": a.actor_id, "role": a.role.value, "position": n}
         for i in relink
         for n, a in enumerate(i.data.actors)
     ]
     if link_rows:
-        session.execute(sa.insert(EventActor), link_rows)
+        bulk_insert(session, EventActor.__table__, link_rows)  # type: ignore[attr-defined]
     cite_rows = [
         {
-            "event_id": i.row.id,
+            "event_id": i.id,
             "document_id": c.document_id,
             "credibility": c.credibility,
             "excerpt": c.excerpt,
@@ -443,8 +487,8 @@ def save_events(session: Session, items: Sequence[Item[Event, EventCreate]]) -> 
         for n, c in enumerate(i.data.citations)
     ]
     if cite_rows:
-        session.execute(sa.insert(Citation), cite_rows)
-    _finish(session, "events", items, changed)
+        bulk_insert(session, Citation.__table__, cite_rows)  # type: ignore[attr-defined]
+    _record(session, "events", items)
 
 
 # --- statements --------------------------------------------------------------------------------
@@ -475,30 +519,29 @@ def save_statements(session: Session, items: Sequence[Item[Statement, StatementC
     if stored_ids:
         for statement_id, actor_id in session.execute(
             sa.select(col(StatementMention.statement_id), col(StatementMention.actor_id))
-            .where(col(StatementMention.statement_id).in_(stored_ids))
+            .where(any_of(col(StatementMention.statement_id), stored_ids))
             .order_by(col(StatementMention.statement_id), col(StatementMention.position))
         ):
             mentions.setdefault(statement_id, []).append(actor_id)
-    changed = []
+    values, changed = [], []
     remention: list[Item[Statement, StatementCreate]] = []
     for item in items:
-        row = item.row or _new(Statement, item)
-        did_change = _assign(row, item.data.model_dump(exclude={"mentions"}))
-        if mentions.get(row.id or 0, []) != item.data.mentions:
+        row_values = _columns(item.data, exclude={"mentions"})
+        did_change = _differs(item.row, row_values)
+        if mentions.get(item.id or 0, []) != item.data.mentions:
             remention.append(item)
             did_change = True
+        values.append(row_values)
         changed.append(did_change)
-        if item.outcome == CREATED:
-            session.add(row)
-    session.flush()
-    stale = [i.row.id for i in remention if i.row.id in mentions]
+    _persist(session, Statement, items, values, changed)
+    stale = [i.id for i in remention if i.id in mentions]
     if stale:
-        session.execute(sa.delete(StatementMention).where(col(StatementMention.statement_id).in_(stale)))
+        session.execute(sa.delete(StatementMention).where(any_of(col(StatementMention.statement_id), stale)))
     rows = [
-        {"statement_id": i.row.id, "actor_id": actor_id, "position": n}
+        {"statement_id": i.id, "actor_id": actor_id, "position": n}
         for i in remention
         for n, actor_id in enumerate(i.data.mentions)
     ]
     if rows:
-        session.execute(sa.insert(StatementMention), rows)
-    _finish(session, "statements", items, changed)
+        bulk_insert(session, StatementMention.__table__, rows)  # type: ignore[attr-defined]
+    _record(session, "statements", items)
