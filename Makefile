@@ -22,7 +22,7 @@ run: install
 
 ## test: the whole suite (SQLite; PostgreSQL too when TEST_DATABASE_URL is set)
 test: install
-	$(PY) -m pytest
+	$(PY) -m pytest -q
 
 lint: install
 	$(VENV)/bin/ruff check .
@@ -35,7 +35,10 @@ format: install
 	$(VENV)/bin/ruff format .
 
 bench: install
-	$(PY) benchmarks/run.py
+	$(PY) benchmarks/run.py import --backend postgresql
+	$(PY) benchmarks/run.py import --backend sqlite
+	$(PY) benchmarks/run.py serve --backend postgresql
+	$(PY) benchmarks/run.py serve --backend sqlite
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

@@ -3,7 +3,7 @@
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from app.models.common import NAME_MAX, ResourceRow, check
+from app.models.common import NAME_MAX, NO_ID_REUSE, ResourceRow, check
 from app.models.enums import ActorKind, sql_in
 
 
@@ -14,6 +14,7 @@ class Actor(ResourceRow, table=True):
         check("length(name) >= 1", "name_not_empty"),
         check("parent_id IS NULL OR parent_id <> id", "not_own_parent"),
         sa.Index("ix_actor_name_key_id", "name_key", "id"),
+        NO_ID_REUSE,
     )
 
     name: str = Field(max_length=NAME_MAX)
@@ -28,7 +29,7 @@ class ActorAlias(SQLModel, table=True):
     """One alias of one actor; `alias_key` makes it unique case-insensitively."""
 
     __tablename__ = "actor_alias"
-    __table_args__ = (check("length(alias) >= 1", "alias_not_empty"),)
+    __table_args__ = (check("length(alias) >= 1", "alias_not_empty"), NO_ID_REUSE)
 
     id: int | None = Field(default=None, primary_key=True)
     actor_id: int = Field(

@@ -22,3 +22,8 @@ class ResourceRow(SQLModel):
 
 def check(expression: str, name: str) -> sa.CheckConstraint:
     return sa.CheckConstraint(expression, name=name)
+
+
+# SQLite would otherwise hand the id of a deleted last row to the next insert, and a change-feed
+# tombstone would then share its id with a new row.
+NO_ID_REUSE = {"sqlite_autoincrement": True}

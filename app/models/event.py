@@ -5,7 +5,7 @@ from datetime import date
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from app.models.common import ResourceRow, check
+from app.models.common import NO_ID_REUSE, ResourceRow, check
 from app.models.enums import ActorRole, DatePrecision, EventType, GeoPrecision, sql_in
 
 
@@ -41,6 +41,7 @@ class Event(ResourceRow, table=True):
         sa.Index("ix_event_type_start_date", "type", "start_date"),
         sa.Index("ix_event_country_start_date", "country", "start_date"),
         sa.Index("ix_event_longitude_latitude", "longitude", "latitude"),
+        NO_ID_REUSE,
     )
 
     title: str
@@ -84,6 +85,7 @@ class Citation(SQLModel, table=True):
     __table_args__ = (
         check("credibility >= 1 AND credibility <= 6", "credibility"),
         sa.Index("ix_citation_event_id_document_id", "event_id", "document_id"),
+        NO_ID_REUSE,
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from app.db.base import UTCDateTime, utcnow
-from app.models.common import check
+from app.models.common import NO_ID_REUSE, check
 from app.models.enums import KeyScope, sql_in
 
 
@@ -14,7 +14,7 @@ class ApiKey(SQLModel, table=True):
     """A named key; only its SHA-256 hash is stored."""
 
     __tablename__ = "api_key"
-    __table_args__ = (check(sql_in("scope", KeyScope), "scope"),)
+    __table_args__ = (check(sql_in("scope", KeyScope), "scope"), NO_ID_REUSE)
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=200, unique=True)
@@ -29,7 +29,7 @@ class Change(SQLModel, table=True):
     """One committed write to one row, in commit order (the change feed)."""
 
     __tablename__ = "change"
-    __table_args__ = (check("op IN ('upsert', 'delete')", "op"),)
+    __table_args__ = (check("op IN ('upsert', 'delete')", "op"), NO_ID_REUSE)
 
     seq: int | None = Field(
         default=None,

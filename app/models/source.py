@@ -5,7 +5,7 @@ from datetime import date
 import sqlalchemy as sa
 from sqlmodel import Field
 
-from app.models.common import NAME_MAX, ResourceRow, check
+from app.models.common import NAME_MAX, NO_ID_REUSE, ResourceRow, check
 from app.models.enums import Reliability, SourceKind, sql_in
 
 
@@ -16,6 +16,7 @@ class Source(ResourceRow, table=True):
         check(sql_in("reliability", Reliability), "reliability"),
         check("length(name) >= 1", "name_not_empty"),
         sa.Index("ix_source_name_key_id", "name_key", "id"),
+        NO_ID_REUSE,
     )
 
     name: str = Field(max_length=NAME_MAX)
@@ -32,6 +33,7 @@ class Document(ResourceRow, table=True):
     __table_args__ = (
         check("length(title) >= 1", "title_not_empty"),
         sa.Index("ix_document_published_on_id", "published_on", "id"),
+        NO_ID_REUSE,
     )
 
     source_id: int = Field(foreign_key="source.id", index=True)

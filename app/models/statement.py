@@ -5,7 +5,7 @@ from datetime import date
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from app.models.common import ResourceRow, check
+from app.models.common import NO_ID_REUSE, ResourceRow, check
 from app.models.enums import StatementKind, sql_in
 
 
@@ -27,6 +27,7 @@ class Statement(ResourceRow, table=True):
         ),
         sa.Index("ix_statement_stated_on_id", "stated_on", "id"),
         sa.Index("ix_statement_event_id_measure", "event_id", "measure"),
+        NO_ID_REUSE,
     )
 
     speaker_id: int = Field(foreign_key="actor.id", index=True)

@@ -6,12 +6,21 @@ start from the statement they return, so every view of "the matching rows" agree
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import date
 from typing import Annotated, Any, Self
 
 import sqlalchemy as sa
-from pydantic import AfterValidator, BaseModel, Field, PrivateAttr, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    Field,
+    PrivateAttr,
+    field_validator,
+    model_validator,
+)
 from sqlalchemy import Select
 from sqlalchemy.orm import Session
 from sqlmodel import col
@@ -40,7 +49,6 @@ from app.models.enums import (
 from app.schemas.common import CountryCode, Credibility, Grade, Id
 
 
-
 def _no_nul(value: str) -> str:
     """PostgreSQL text cannot hold NUL; such a parameter is malformed, not a database error."""
     if "\x00" in value:
@@ -49,6 +57,17 @@ def _no_nul(value: str) -> str:
 
 
 Text = Annotated[str, AfterValidator(_no_nul)]
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _iso_date(value: Any) -> Any:
+    """Only `YYYY-MM-DD`: Pydantic alone would also take `0` (a timestamp) or a midnight datetime."""
+    if isinstance(value, str) and not ISO_DATE.fullmatch(value):
+        raise ValueError("must be a date as YYYY-MM-DD")
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 RefList = Annotated[list[Text], Field(default_factory=list, description="Stable refs (repeatable).")]
 
 
@@ -61,8 +80,8 @@ class BaseFilter(BaseModel):
 
 
 class DateRange(BaseModel):
-    date_from: date | None = Field(default=None, description="Inclusive lower bound.")
-    date_to: date | None = Field(default=None, description="Inclusive upper bound.")
+    date_from: IsoDate | None = Field(default=None, description="Inclusive lower bound.")
+    date_to: IsoDate | None = Field(default=None, description="Inclusive upper bound.")
 
     @model_validator(mode="after")
     def ordered(self) -> Self:
@@ -145,7 +164,9 @@ class StatementFilter(BaseFilter, DateRange, ActorScopeFilter):
         default=None, description="The document's source is graded this or better."
     )
     min_credibility: Credibility | None = None
-    q: Text | None = Field(default=None, max_length=500, description="Case-insensitive substring of the text.")
+    q: Text | None = Field(
+        default=None, max_length=500, description="Case-insensitive substring of the text."
+    )
 
     @model_validator(mode="after")
     def role_needs_actor(self) -> Self:
@@ -166,7 +187,9 @@ class ActorFilter(BaseFilter):
 
 
 class SourceFilter(BaseFilter):
-    q: Text | None = Field(default=None, max_length=500, description="Case-insensitive substring of the name.")
+    q: Text | None = Field(
+        default=None, max_length=500, description="Case-insensitive substring of the name."
+    )
     kind: list[SourceKind] = Field(default_factory=list)
     country: list[CountryCode] = Field(default_factory=list)
     min_reliability: Grade | None = None

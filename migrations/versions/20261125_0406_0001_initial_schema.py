@@ -36,7 +36,8 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['parent_id'], ['actor.id'], name=op.f('fk_actor_parent_id_actor')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_actor')),
     sa.UniqueConstraint('name_key', name=op.f('uq_actor_name_key')),
-    sa.UniqueConstraint('ref', name=op.f('uq_actor_ref'))
+    sa.UniqueConstraint('ref', name=op.f('uq_actor_ref')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('actor', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_actor_country'), ['country'], unique=False)
@@ -55,7 +56,8 @@ def upgrade() -> None:
     sa.CheckConstraint("scope IN ('read', 'write')", name=op.f('ck_api_key_scope')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_api_key')),
     sa.UniqueConstraint('key_hash', name=op.f('uq_api_key_key_hash')),
-    sa.UniqueConstraint('name', name=op.f('uq_api_key_name'))
+    sa.UniqueConstraint('name', name=op.f('uq_api_key_name')),
+    sqlite_autoincrement=True
     )
     op.create_table('change',
     sa.Column('seq', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -65,7 +67,8 @@ def upgrade() -> None:
     sa.Column('op', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
     sa.Column('changed_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint("op IN ('upsert', 'delete')", name=op.f('ck_change_op')),
-    sa.PrimaryKeyConstraint('seq', name=op.f('pk_change'))
+    sa.PrimaryKeyConstraint('seq', name=op.f('pk_change')),
+    sqlite_autoincrement=True
     )
     op.create_table('event',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -101,7 +104,8 @@ def upgrade() -> None:
     sa.CheckConstraint('latitude IS NULL OR (latitude >= -90 AND latitude <= 90)', name=op.f('ck_event_latitude_range')),
     sa.CheckConstraint('longitude IS NULL OR (longitude >= -180 AND longitude <= 180)', name=op.f('ck_event_longitude_range')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_event')),
-    sa.UniqueConstraint('ref', name=op.f('uq_event_ref'))
+    sa.UniqueConstraint('ref', name=op.f('uq_event_ref')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('event', schema=None) as batch_op:
         batch_op.create_index('ix_event_country_start_date', ['country', 'start_date'], unique=False)
@@ -129,7 +133,8 @@ def upgrade() -> None:
     sa.CheckConstraint('length(name) >= 1', name=op.f('ck_source_name_not_empty')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_source')),
     sa.UniqueConstraint('name_key', name=op.f('uq_source_name_key')),
-    sa.UniqueConstraint('ref', name=op.f('uq_source_ref'))
+    sa.UniqueConstraint('ref', name=op.f('uq_source_ref')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('source', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_source_country'), ['country'], unique=False)
@@ -146,7 +151,8 @@ def upgrade() -> None:
     sa.CheckConstraint('length(alias) >= 1', name=op.f('ck_actor_alias_alias_not_empty')),
     sa.ForeignKeyConstraint(['actor_id'], ['actor.id'], name=op.f('fk_actor_alias_actor_id_actor'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_actor_alias')),
-    sa.UniqueConstraint('alias_key', name=op.f('uq_actor_alias_alias_key'))
+    sa.UniqueConstraint('alias_key', name=op.f('uq_actor_alias_alias_key')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('actor_alias', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_actor_alias_actor_id'), ['actor_id'], unique=False)
@@ -165,7 +171,8 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['source_id'], ['source.id'], name=op.f('fk_document_source_id_source')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_document')),
     sa.UniqueConstraint('ref', name=op.f('uq_document_ref')),
-    sa.UniqueConstraint('url', name=op.f('uq_document_url'))
+    sa.UniqueConstraint('url', name=op.f('uq_document_url')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('document', schema=None) as batch_op:
         batch_op.create_index('ix_document_published_on_id', ['published_on', 'id'], unique=False)
@@ -194,7 +201,8 @@ def upgrade() -> None:
     sa.CheckConstraint('credibility >= 1 AND credibility <= 6', name=op.f('ck_citation_credibility')),
     sa.ForeignKeyConstraint(['document_id'], ['document.id'], name=op.f('fk_citation_document_id_document')),
     sa.ForeignKeyConstraint(['event_id'], ['event.id'], name=op.f('fk_citation_event_id_event'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_citation'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_citation')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('citation', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_citation_document_id'), ['document_id'], unique=False)
@@ -229,7 +237,8 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['event_id'], ['event.id'], name=op.f('fk_statement_event_id_event')),
     sa.ForeignKeyConstraint(['speaker_id'], ['actor.id'], name=op.f('fk_statement_speaker_id_actor')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_statement')),
-    sa.UniqueConstraint('ref', name=op.f('uq_statement_ref'))
+    sa.UniqueConstraint('ref', name=op.f('uq_statement_ref')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('statement', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_statement_document_id'), ['document_id'], unique=False)

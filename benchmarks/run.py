@@ -1,0 +1,192 @@
+"""Benchmarks: UCDP GED import speed, export streaming (rate and server memory), timeline.
+
+    python benchmarks/run.py import  --rows 100000 --backend postgresql
+    python benchmarks/run.py serve   --events 200000 --backend sqlite
+
+`import` generates a GED-shaped CSV, imports it into a fresh database and reports rows per
+second. `serve` imports `--events` rows (unless the database already holds them), starts the API
+with uvicorn in a child process, and measures a full NDJSON export (rows per second, and the
+server's resident memory before and during it, read from /proc) and the monthly timeline.
+PostgreSQL runs use the database `conflict_events_bench` (dropped and re-created), reached
+through BENCH_PG_URL (default postgresql+psycopg://postgres@127.0.0.1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import sqlalchemy as sa
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "out"
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(HERE))
+
+from generate_ged import generate  # noqa: E402
+
+PG_BASE = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1")
+PG_DB = "conflict_events_bench"
+
+
+def database_url(backend: str) -> str:
+    if backend == "sqlite":
+        return f"sqlite:///{OUT / 'bench.db'}"
+    return f"{PG_BASE}/{PG_DB}"
+
+
+def fresh_database(backend: str) -> str:
+    url = database_url(backend)
+    if backend == "sqlite":
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(OUT / "bench.db") + suffix).unlink(missing_ok=True)
+    else:
+        admin = sa.create_engine(f"{PG_BASE}/postgres", isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
+            conn.exec_driver_sql(f"CREATE DATABASE {PG_DB}")
+        admin.dispose()
+    os.environ["DATABASE_URL"] = url
+    from app.core.config import get_settings
+    from app.db.session import get_engine
+    from app.services.setup import upgrade
+
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+    upgrade()
+    return url
+
+
+def csv_file(rows: int) -> Path:
+    path = OUT / f"ged-{rows}.csv"
+    if not path.exists():
+        generate(rows, path)
+    return path
+
+
+def run_import(rows: int, backend: str) -> float:
+    from app.db.session import session_factory
+    from app.importers.ucdp_ged import import_ucdp_ged
+
+    path = csv_file(rows)
+    fresh_database(backend)
+    started = time.perf_counter()
+    summary = import_ucdp_ged(path, session_factory(write=True), batch_size=1000)
+    elapsed = time.perf_counter() - started
+    rate = rows / elapsed
+    print(
+        f"import {backend}: {rows} rows in {elapsed:.1f} s = {rate:,.0f} rows/s "
+        f"(events {summary.counts['events']}, skipped {len(summary.skipped)})"
+    )
+    started = time.perf_counter()
+    import_ucdp_ged(path, session_factory(write=True), batch_size=1000)
+    elapsed = time.perf_counter() - started
+    print(f"re-import {backend} (nothing new): {rows / elapsed:,.0f} rows/s")
+    return rate
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def run_serve(events: int, backend: str, port: int = 8765) -> None:
+    url = database_url(backend)
+    os.environ["DATABASE_URL"] = url
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            count = conn.scalar(sa.text("SELECT count(*) FROM event"))
+    except sa.exc.SQLAlchemyError:
+        count = 0
+    engine.dispose()
+    if count != events:
+        run_import(events, backend)
+    env = {**os.environ, "DATABASE_URL": url}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "app.main:app", "--port", str(port), "--log-level", "warning"],
+        cwd=ROOT,
+        env=env,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                if httpx.get(f"{base}/readyz").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        httpx.get(f"{base}/v1/events", params={"limit": 500})  # warm up imports and pools
+        idle = rss_kib(server.pid)
+        peak = idle
+        done = threading.Event()
+
+        def sample() -> None:
+            nonlocal peak
+            while not done.is_set():
+                peak = max(peak, rss_kib(server.pid))
+                time.sleep(0.02)
+
+        sampler = threading.Thread(target=sample)
+        sampler.start()
+        started = time.perf_counter()
+        lines = 0
+        with httpx.stream(
+            "GET", f"{base}/v1/events/export", params={"format": "ndjson"}, timeout=600
+        ) as response:
+            for chunk in response.iter_bytes():
+                lines += chunk.count(b"\n")
+        elapsed = time.perf_counter() - started
+        done.set()
+        sampler.join()
+        print(
+            f"export {backend}: {lines} events as NDJSON in {elapsed:.1f} s = "
+            f"{lines / elapsed:,.0f} rows/s; server RSS idle {idle / 1024:.0f} MiB, "
+            f"peak {peak / 1024:.0f} MiB (+{(peak - idle) / 1024:.0f} MiB)"
+        )
+        timings = []
+        for _ in range(5):
+            started = time.perf_counter()
+            response = httpx.get(f"{base}/v1/events/timeline", params={"interval": "month"}, timeout=60)
+            timings.append(time.perf_counter() - started)
+            assert response.status_code == 200
+        buckets = response.json()["buckets"]
+        print(
+            f"timeline {backend}: monthly over {sum(b['events'] for b in buckets)} events, "
+            f"{len(buckets)} buckets, median {statistics.median(timings) * 1000:.0f} ms "
+            f"(min {min(timings) * 1000:.0f} ms)"
+        )
+    finally:
+        server.terminate()
+        server.wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("what", choices=["import", "serve"])
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="postgresql")
+    args = parser.parse_args()
+    OUT.mkdir(exist_ok=True)
+    if args.what == "import":
+        run_import(args.rows, args.backend)
+    else:
+        run_serve(args.events, args.backend)
+
+
+if __name__ == "__main__":
+    main()

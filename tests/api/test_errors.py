@@ -1,0 +1,154 @@
+"""API.md §3: every error is application/problem+json; bad input is never a 500."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from factories import actor, assert_problem, dataset, event, link, ref_set, source, statement
+from fastapi.testclient import TestClient
+
+Load = Callable[[dict[str, Any]], Any]
+LISTS = ["/v1/events", "/v1/statements", "/v1/actors", "/v1/sources", "/v1/documents"]
+
+
+@pytest.fixture
+def some(load: Load) -> None:
+    load(
+        dataset(
+            source("s", "Source"),
+            actor("by", "Belarus"),
+            event("e", actors=[link("by")], title="Straße nach Minsk"),
+            statement("st", "by"),
+        )
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "loc"),
+    [
+        ("/v1/events", {"type": "skirmish"}, "type"),
+        ("/v1/events", {"sort": "-title"}, "sort"),
+        ("/v1/events", {"date_to": "2025-02-29"}, "date_to"),
+        ("/v1/events", {"include_descendants": "perhaps"}, "include_descendants"),
+        ("/v1/events", {"actor_id": "belarus"}, "actor_id"),
+        ("/v1/events", {"min_sources": "many"}, "min_sources"),
+        ("/v1/events", {"contested": "sometimes"}, "contested"),
+        ("/v1/statements", {"kind": "boast"}, "kind"),
+        ("/v1/statements", {"event_id": "x"}, "event_id"),
+        ("/v1/statements", {"min_reliability": "1"}, "min_reliability"),
+        ("/v1/statements", {"sort": "-speaker"}, "sort"),
+        ("/v1/actors", {"kind": "nation"}, "kind"),
+        ("/v1/sources", {"kind": "tabloid"}, "kind"),
+        ("/v1/documents", {"source_id": "s"}, "source_id"),
+        ("/v1/documents", {"date_to": "2025-01-32"}, "date_to"),
+    ],
+)
+def test_validation_errors_name_the_parameter(
+    client: TestClient, path: str, params: dict[str, Any], loc: str
+) -> None:
+    body = assert_problem(client.get(path, params=params), 422)
+    assert any(loc in error["loc"] for error in body["errors"]), body
+
+
+@pytest.mark.parametrize("path", ["/v1/events", "/v1/statements"])
+def test_date_order_error_is_problem(client: TestClient, path: str) -> None:
+    body = assert_problem(client.get(path, params={"date_from": "2025-01-02", "date_to": "2025-01-01"}), 422)
+    assert "date" in body["detail"]
+
+
+@pytest.mark.parametrize("path", ["/v1/events", "/v1/statements"])
+def test_role_without_actor_is_problem(client: TestClient, path: str) -> None:
+    role = "side_a" if path == "/v1/events" else "speaker"
+    body = assert_problem(client.get(path, params={"role": role}), 422)
+    assert "role" in body["detail"]
+
+
+@pytest.mark.parametrize("path", ["/v1/events", "/v1/statements"])
+def test_unknown_actor_errors_point_at_the_parameter(client: TestClient, some: None, path: str) -> None:
+    body = assert_problem(client.get(path, params={"actor": "Nowhere Land"}), 422)
+    assert "Nowhere Land" in body["detail"]
+    assert any("actor" in error["loc"] for error in body["errors"])
+    body = assert_problem(client.get(path, params={"actor_id": 31337}), 422)
+    assert "31337" in body["detail"]
+    assert any("actor_id" in error["loc"] for error in body["errors"])
+
+
+def test_unknown_path_is_404_problem(client: TestClient) -> None:
+    assert_problem(client.get("/v1/nothing-here"), 404)
+
+
+def test_wrong_method_is_problem(client: TestClient) -> None:
+    response = client.put("/v1/events")
+    assert response.status_code == 405
+    assert_problem(response, 405)
+
+
+def test_bad_cursor_is_400_problem(client: TestClient) -> None:
+    body = assert_problem(client.get("/v1/events", params={"cursor": "not-a-cursor"}), 400)
+    assert "cursor" in body["detail"]
+
+
+# --- odd input must never be a 500 -------------------------------------------------------------------
+
+ODD_TEXT = [
+    "\x00",
+    "a\x00b",
+    "%",
+    "_",
+    "\\",
+    "'; DROP TABLE event; --",
+    "🙂",
+    "\ud800".encode("utf-8", "surrogatepass").decode("utf-8", "replace"),
+    " " * 3,
+    "x" * 500,
+]
+
+
+@pytest.mark.parametrize("path", LISTS)
+@pytest.mark.parametrize("text", ODD_TEXT)
+def test_odd_q_is_never_500(client: TestClient, some: None, path: str, text: str) -> None:
+    response = client.get(path, params={"q": text})
+    assert response.status_code in (200, 422), response.text
+    if response.status_code == 422:
+        assert_problem(response, 422)
+
+
+@pytest.mark.parametrize("path", LISTS)
+@pytest.mark.parametrize("text", ["\x00", "a\x00b", "x" * 300])
+def test_odd_ref_is_never_500(client: TestClient, some: None, path: str, text: str) -> None:
+    response = client.get(path, params={"ref": text})
+    assert response.status_code in (200, 422), response.text
+    if response.status_code == 200:
+        assert response.json()["items"] == []
+
+
+@pytest.mark.parametrize("path", ["/v1/events", "/v1/statements"])
+@pytest.mark.parametrize("text", ["\x00", "Bela\x00rus", "x" * 2000, "%", "", " "])
+def test_odd_actor_name_is_422_never_500(client: TestClient, some: None, path: str, text: str) -> None:
+    assert_problem(client.get(path, params={"actor": text}), 422)
+
+
+@pytest.mark.parametrize("path", ["/v1/events", "/v1/statements"])
+@pytest.mark.parametrize("value", ["0", "-1", str(2**31), str(2**64), "1e3"])
+def test_out_of_range_ids_in_filters_are_422(client: TestClient, path: str, value: str) -> None:
+    assert_problem(client.get(path, params={"actor_id": value}), 422)
+
+
+def test_measure_with_nul_is_never_500(client: TestClient, some: None) -> None:
+    response = client.get("/v1/statements", params={"measure": "a\x00"})
+    assert response.status_code in (200, 422), response.text
+
+
+def test_q_folds_case_like_names_do(
+    client: TestClient, some: None, database_url: str, request: pytest.FixtureRequest
+) -> None:
+    """Case-insensitive matching is the same on both databases, also for ß (casefolds to "ss")."""
+    if database_url.startswith("postgresql"):
+        # app/db/base.py contains_ci: lower(column) in SQL against a Python-casefolded needle.
+        request.applymarker(
+            pytest.mark.xfail(reason="contains_ci folds differently on PostgreSQL", strict=True)
+        )
+    assert ref_set(client, "/v1/events", {"q": "Straße"}) == {"e"}
+    assert ref_set(client, "/v1/events", {"q": "STRASSE"}) == {"e"}
