@@ -73,8 +73,7 @@ def event_csv_row(event: dict[str, Any]) -> dict[str, Any]:
     row["actors"] = "; ".join(f"{a['name']} ({a['role']})" for a in event["actors"])
     row["actor_ids"] = "; ".join(str(a["actor_id"]) for a in event["actors"])
     row["citations"] = "; ".join(
-        f"{c['source_name']} [{c['reliability']}{c['credibility']}]"
-        + (f" {c['url']}" if c["url"] else "")
+        f"{c['source_name']} [{c['reliability']}{c['credibility']}]" + (f" {c['url']}" if c["url"] else "")
         for c in event["citations"]
     )
     row["document_ids"] = "; ".join(str(c["document_id"]) for c in event["citations"])
