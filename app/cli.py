@@ -71,7 +71,11 @@ def demo() -> None:
     """Load the built-in dataset drawn from the Zapad-2025 article."""
     from app.services.setup import load_demo
 
-    _print_report(load_demo())
+    try:
+        report = load_demo()
+    except DatasetError as exc:
+        raise _fail(f"the demo data does not fit this database: {exc}; nothing was loaded") from None
+    _print_report(report)
 
 
 @cli.command("serve")

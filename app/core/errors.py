@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -157,6 +157,13 @@ def install_error_handlers(app: FastAPI) -> None:
     async def database_down(_: Request, exc: OperationalError) -> ProblemResponse:
         log.warning("database unavailable: %s", exc)
         return problem(503, "The database is unavailable; try again shortly.", headers={"Retry-After": "5"})
+
+    @app.exception_handler(IntegrityError)
+    async def concurrent_conflict(_: Request, exc: IntegrityError) -> ProblemResponse:
+        """The rules are checked before writing; a constraint can still fire when another
+        request wrote a clashing row (same name, alias, ref or url) at the same moment."""
+        log.info("integrity conflict: %s", exc.orig)
+        return problem(409, "The change conflicts with a row written concurrently; read again and retry.")
 
     @app.exception_handler(DBAPIError)
     async def database_error(_: Request, exc: DBAPIError) -> ProblemResponse:

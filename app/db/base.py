@@ -53,21 +53,22 @@ def fold(text: str) -> str:
     return text.casefold()
 
 
-class casefold(FunctionElement[str]):
-    """Case-folding in SQL: lower() on PostgreSQL, a registered Python casefold on SQLite."""
+class unicode_lower(FunctionElement[str]):  # reads like the SQL function it becomes
+    """Unicode lower-casing in SQL: lower() on PostgreSQL, Python's str.lower on SQLite (whose
+    own lower() folds only ASCII). Both apply Unicode's simple lower-case mapping."""
 
     type = sa.String()
     inherit_cache = True
 
 
-@compiles(casefold)
-def _casefold_default(element: casefold, compiler: Any, **kw: Any) -> str:
+@compiles(unicode_lower)
+def _unicode_lower_default(element: unicode_lower, compiler: Any, **kw: Any) -> str:
     return f"lower({compiler.process(element.clauses, **kw)})"
 
 
-@compiles(casefold, "sqlite")
-def _casefold_sqlite(element: casefold, compiler: Any, **kw: Any) -> str:
-    return f"py_casefold({compiler.process(element.clauses, **kw)})"
+@compiles(unicode_lower, "sqlite")
+def _unicode_lower_sqlite(element: unicode_lower, compiler: Any, **kw: Any) -> str:
+    return f"py_lower({compiler.process(element.clauses, **kw)})"
 
 
 def escape_like(text: str) -> str:
@@ -75,9 +76,10 @@ def escape_like(text: str) -> str:
 
 
 def contains_ci(column: Any, needle: str) -> ColumnElement[bool]:
-    """Case-insensitive substring match, identical on SQLite and PostgreSQL."""
-    pattern = f"%{escape_like(fold(needle))}%"
-    return casefold(column).like(pattern, escape="\\")
+    """Case-insensitive substring match: column and needle are lower-cased by the same SQL
+    function, so a match does not depend on which database answers."""
+    pattern = sa.literal(f"%{escape_like(needle)}%", sa.String())
+    return unicode_lower(column).like(unicode_lower(pattern), escape="\\")
 
 
 class any_of(sa.sql.expression.ColumnElement[bool]):  # reads like the SQL it becomes

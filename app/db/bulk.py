@@ -22,10 +22,18 @@ def bulk_insert(session: Session, table: sa.Table, rows: Sequence[dict[str, Any]
     if connection.dialect.name != "postgresql":
         connection.execute(sa.insert(table), list(rows))
         return
+    import psycopg
+
     columns = list(rows[0])
     column_list = ", ".join(f'"{name}"' for name in columns)
+    statement = f'COPY "{table.name}" ({column_list}) FROM STDIN'
     raw = connection.connection.driver_connection
     assert raw is not None
-    with raw.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({column_list}) FROM STDIN') as copy:
-        for row in rows:
-            copy.write_row([row[name] for name in columns])
+    try:
+        with raw.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row([row[name] for name in columns])
+    except psycopg.Error as exc:
+        # The raw connection bypasses SQLAlchemy's error translation: wrap the driver's error
+        # as SQLAlchemy would (IntegrityError, OperationalError, …) so callers see one kind.
+        raise sa.exc.DBAPIError.instance(statement, None, exc, psycopg.Error) from exc

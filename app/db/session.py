@@ -19,12 +19,12 @@ from app.core.config import get_settings
 IMMEDIATE = "sqlite_begin_immediate"
 
 
-def _casefold(value: Any) -> Any:
-    return value.casefold() if isinstance(value, str) else value
+def _lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
 
 
 def _configure_sqlite(engine: Engine) -> None:
-    """WAL, enforced foreign keys, Unicode case folding, and explicit BEGIN.
+    """WAL, enforced foreign keys, Unicode lower-casing, and explicit BEGIN.
 
     pysqlite's own transaction handling starts transactions lazily and cannot take the write
     lock up front; writes use BEGIN IMMEDIATE so that read-check-write sequences (If-Match,
@@ -34,7 +34,7 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection: sqlite3.Connection, _: Any) -> None:
         dbapi_connection.isolation_level = None
-        dbapi_connection.create_function("py_casefold", 1, _casefold, deterministic=True)
+        dbapi_connection.create_function("py_lower", 1, _lower, deterministic=True)
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")

@@ -149,7 +149,7 @@ def test_actor_id_matches_like_actor_name(client: TestClient, tree: None) -> Non
 
 def test_repeated_actor_filters_are_or(client: TestClient, tree: None) -> None:
     ids = ids_by_ref(client, "/v1/actors")
-    params = [("actor", "Poland"), ("actor", "19th mechanised brigade")]
+    params: list[tuple[str, Any]] = [("actor", "Poland"), ("actor", "19th mechanised brigade")]
     assert ref_set(client, EVENTS, params) == {"e-by", "e-pl", "e-19"}
     params = [("actor_id", ids["pl"]), ("actor", "Western Operational Command")]
     assert ref_set(client, EVENTS, params) == {"e-by", "e-pl", "e-west", "e-19"}
@@ -161,8 +161,8 @@ def test_role_narrows_the_actor_filter(client: TestClient, tree: None) -> None:
     params = [("actor", "Belarus"), ("role", "side_b"), ("role", "participant")]
     assert ref_set(client, EVENTS, params) == {"e-west", "e-af"}
     # Poland is side_b in e-by, but the role applies to the filtered actor, not to any actor.
-    params = {"actor": "Belarus", "role": "side_b", "include_descendants": "false"}
-    assert ref_set(client, EVENTS, params) == set()
+    alone = {"actor": "Belarus", "role": "side_b", "include_descendants": "false"}
+    assert ref_set(client, EVENTS, alone) == set()
 
 
 def test_event_matching_through_several_links_is_listed_once(

@@ -169,3 +169,15 @@ def test_document_list_items_embed_source(client: TestClient, outlets: None) -> 
     assert item["source_id"] == sources["belta"]
     assert item["source"] == {"id": sources["belta"], "name": "BelTA", "reliability": "E"}
     assert item["published_on"] == "2025-09-12"
+
+
+def test_ref_filter_on_actors_and_documents(client: TestClient, people: None, outlets: None) -> None:
+    assert ref_set(client, "/v1/actors", [("ref", "nato"), ("ref", "wagner"), ("ref", "nope")]) == {
+        "nato",
+        "wagner",
+    }
+    assert ref_set(client, "/v1/documents", [("ref", "d-old"), ("ref", "d-undated")]) == {
+        "d-old",
+        "d-undated",
+    }
+    assert ref_set(client, "/v1/documents", {"ref": "D-OLD"}) == set()

@@ -135,3 +135,10 @@ def test_unexpected_error_is_500_problem_with_request_id(client: TestClient) -> 
     body = assert_problem(response, 500)
     assert "boom" not in body["detail"]
     assert response.headers.get("x-request-id") == "boom-1"
+
+
+@pytest.mark.parametrize("sent", ["has spaces", "x" * 500, "semi;colon", "ünïcode"])
+def test_unsafe_request_id_is_replaced(client: TestClient, sent: str) -> None:
+    response = client.get("/healthz", headers={"X-Request-ID": sent.encode()})
+    assert response.headers["x-request-id"]
+    assert response.headers["x-request-id"] != sent

@@ -344,3 +344,16 @@ def test_cursor_reuse_with_other_filter_on_other_lists_is_400(client: TestClient
     ):
         cursor = client.get(path, params={"limit": 1}).json()["next_cursor"]
         assert_problem(client.get(path, params={**other, "cursor": cursor}), 400)
+
+
+def test_link_header_keeps_repeated_filters(client: TestClient, ranked: None) -> None:
+    params = [("ref", "f0"), ("ref", "f5-a"), ("ref", "f10"), ("ref", "fnull-a"), ("limit", 1)]
+    seen: list[str] = []
+    response = client.get(EVENTS, params=params)
+    for _ in range(10):
+        seen += refs(response)
+        link = response.headers.get("link")
+        if link is None:
+            break
+        response = client.get(link[1 : link.index(">")])
+    assert sorted(seen) == ["f0", "f10", "f5-a", "fnull-a"]
