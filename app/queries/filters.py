@@ -111,8 +111,16 @@ class ActorScopeFilter(BaseModel):
 
 class EventFilter(BaseFilter, DateRange, ActorScopeFilter):
     role: list[ActorRole] = Field(default_factory=list, description="Narrow the actor filter to these roles.")
-    type: list[EventType] = Field(default_factory=list)
-    country: list[CountryCode] = Field(default_factory=list)
+    type: list[EventType] = Field(
+        default_factory=list,
+        description="Event types (repeatable: any of them).",
+        examples=[["military_exercise"]],
+    )
+    country: list[CountryCode] = Field(
+        default_factory=list,
+        description="ISO 3166-1 alpha-2 codes, any case (repeatable).",
+        examples=[["BY"]],
+    )
     min_reliability: Grade | None = Field(
         default=None, description="Citations from sources graded this or better qualify."
     )
@@ -157,13 +165,23 @@ class StatementFilter(BaseFilter, DateRange, ActorScopeFilter):
     role: list[StatementRole] = Field(
         default_factory=list, description="Narrow the actor filter to speaker or mentioned."
     )
-    event_id: list[Id] = Field(default_factory=list)
-    kind: list[StatementKind] = Field(default_factory=list)
-    measure: list[Text] = Field(default_factory=list, examples=[["personnel"]])
+    event_id: list[Id] = Field(
+        default_factory=list, description="Statements about these events (repeatable)."
+    )
+    kind: list[StatementKind] = Field(
+        default_factory=list, description="Statement kinds (repeatable).", examples=[["claim"]]
+    )
+    measure: list[Text] = Field(
+        default_factory=list,
+        description="What a claimed figure counts, case-insensitive (repeatable).",
+        examples=[["personnel"]],
+    )
     min_reliability: Grade | None = Field(
         default=None, description="The document's source is graded this or better."
     )
-    min_credibility: Credibility | None = None
+    min_credibility: Credibility | None = Field(
+        default=None, description="The statement's own credibility is this or better (1 best)."
+    )
     q: Text | None = Field(
         default=None, max_length=500, description="Case-insensitive substring of the text."
     )
@@ -181,22 +199,34 @@ class ActorFilter(BaseFilter):
         max_length=500,
         description="Case-insensitive substring of the name or any alias.",
     )
-    kind: list[ActorKind] = Field(default_factory=list)
-    country: list[CountryCode] = Field(default_factory=list)
-    parent_id: list[Id] = Field(default_factory=list)
+    kind: list[ActorKind] = Field(
+        default_factory=list, description="Actor kinds (repeatable).", examples=[["state"]]
+    )
+    country: list[CountryCode] = Field(
+        default_factory=list, description="ISO 3166-1 alpha-2 codes, any case (repeatable)."
+    )
+    parent_id: list[Id] = Field(
+        default_factory=list, description="Direct children of these actors (repeatable)."
+    )
 
 
 class SourceFilter(BaseFilter):
     q: Text | None = Field(
         default=None, max_length=500, description="Case-insensitive substring of the name."
     )
-    kind: list[SourceKind] = Field(default_factory=list)
-    country: list[CountryCode] = Field(default_factory=list)
-    min_reliability: Grade | None = None
+    kind: list[SourceKind] = Field(
+        default_factory=list, description="Source kinds (repeatable).", examples=[["government"]]
+    )
+    country: list[CountryCode] = Field(
+        default_factory=list, description="ISO 3166-1 alpha-2 codes, any case (repeatable)."
+    )
+    min_reliability: Grade | None = Field(
+        default=None, description="Graded this or better (A best … F), any case."
+    )
 
 
 class DocumentFilter(BaseFilter, DateRange):
-    source_id: list[Id] = Field(default_factory=list)
+    source_id: list[Id] = Field(default_factory=list, description="Documents of these sources (repeatable).")
     q: Text | None = Field(
         default=None, max_length=500, description="Case-insensitive substring of the title."
     )

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from app.api.deps import ReadAccess, SessionDep, WriteAccess, WriteSessionDep
 from app.api.responses import page_response
@@ -10,6 +10,9 @@ from app.api.routes.common import (
     ITEM_ERRORS,
     READ_ERRORS,
     WRITE_ERRORS,
+    Cursor,
+    Limit,
+    RowId,
     create_one,
     delete_one,
     read_one,
@@ -25,7 +28,7 @@ from app.services.crud import ACTORS
 
 router = APIRouter(prefix="/v1", tags=["actors"])
 
-ActorId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+ActorId = RowId
 
 
 @router.get("/actors", response_model=Page[ActorOut], responses=READ_ERRORS, dependencies=[ReadAccess])
@@ -33,8 +36,8 @@ def list_actors(
     request: Request,
     session: SessionDep,
     filters: Annotated[ActorFilter, Query()],
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    cursor: str | None = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
 ) -> Response:
     """Actors, sorted by name case-insensitively."""
     page = list_page(
@@ -62,6 +65,7 @@ def get_actor(request: Request, session: SessionDep, actor_id: ActorId) -> Respo
     dependencies=[WriteAccess],
 )
 def create_actor(request: Request, session: WriteSessionDep, data: ActorCreate) -> Response:
+    """Create a actor (references are ids); 201 with `Location`, `ETag` and the read form."""
     return create_one(request, session, ACTORS, data)
 
 
@@ -74,9 +78,13 @@ def create_actor(request: Request, session: WriteSessionDep, data: ActorCreate) 
 def update_actor(
     request: Request, session: WriteSessionDep, actor_id: ActorId, changes: ActorUpdate
 ) -> Response:
+    """Change only the fields sent (`null` clears a nullable field), judged on the row as it
+    would be after the change; a stale `If-Match` is a 412."""
     return update_one(request, session, ACTORS, actor_id, changes)
 
 
 @router.delete("/actors/{actor_id}", status_code=204, responses=WRITE_ERRORS, dependencies=[WriteAccess])
 def delete_actor(request: Request, session: WriteSessionDep, actor_id: ActorId) -> Response:
+    """Delete a actor that nothing refers to (409 otherwise); rows it owns go with it. Honours
+    `If-Match`."""
     return delete_one(request, session, ACTORS, actor_id)

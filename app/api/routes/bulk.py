@@ -54,7 +54,7 @@ def changes(
     request: Request,
     session: SessionDep,
     after: Annotated[int, Query(ge=0, le=2**62, description="Last seq seen (0 at first).")] = 0,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    limit: Annotated[int, Query(ge=1, le=1000, description="Changes per answer, 1–1000.")] = 100,
 ) -> Response:
     """Committed writes in commit order; poll with `after=<next_after>`."""
     rows = changes_after(session, after, limit)

@@ -17,7 +17,7 @@ from sqlmodel import col
 
 from app.api.deps import ReadAccess, SessionDep
 from app.api.responses import cache_headers, etag_matches, json_response
-from app.api.routes.common import ITEM_ERRORS, READ_ERRORS
+from app.api.routes.common import ITEM_ERRORS, READ_ERRORS, EventSortParam, StatementSortParam
 from app.api.routes.events import EventFilters, EventId
 from app.core.errors import NotFound, ValidationFailed
 from app.db.session import session_factory
@@ -62,8 +62,11 @@ def events_timeline(
     request: Request,
     session: SessionDep,
     filters: EventFilters,
-    interval: Interval = Interval.month,
-    group_by: GroupBy | None = None,
+    interval: Annotated[Interval, Query(description="Bucket width; weeks start on Monday.")] = Interval.month,
+    group_by: Annotated[
+        GroupBy | None,
+        Query(description="One bucket per period and key; events without the key are left out."),
+    ] = None,
 ) -> Response:
     """Matching events counted per period of their start date (weeks start on Monday), with
     fatality sums (null counts as 0) and zero buckets between the first and the last."""
@@ -99,8 +102,10 @@ def export_events(
     request: Request,
     session: SessionDep,
     filters: EventFilters,
-    format: ExportFormat = ExportFormat.csv,
-    sort: EventSort = EventSort.start_date_desc,
+    format: Annotated[
+        ExportFormat, Query(description="csv (RFC 4180), ndjson, or geojson (RFC 7946).")
+    ] = ExportFormat.csv,
+    sort: EventSortParam = EventSort.start_date_desc,
 ) -> Response:
     """Every matching event in the list's order, as CSV, NDJSON or GeoJSON."""
     resolve_actor_scope(session, filters)
@@ -124,8 +129,8 @@ def export_statements(
     request: Request,
     session: SessionDep,
     filters: Annotated[StatementFilter, Query()],
-    format: ExportFormat = ExportFormat.csv,
-    sort: StatementSort = StatementSort.stated_on_desc,
+    format: Annotated[ExportFormat, Query(description="csv (RFC 4180) or ndjson.")] = ExportFormat.csv,
+    sort: StatementSortParam = StatementSort.stated_on_desc,
 ) -> Response:
     """Every matching statement in the list's order, as CSV or NDJSON."""
     if format is ExportFormat.geojson:

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from app.api.deps import ReadAccess, SessionDep, WriteAccess, WriteSessionDep
 from app.api.responses import page_response
@@ -10,6 +10,10 @@ from app.api.routes.common import (
     ITEM_ERRORS,
     READ_ERRORS,
     WRITE_ERRORS,
+    Cursor,
+    EventSortParam,
+    Limit,
+    RowId,
     create_one,
     delete_one,
     read_one,
@@ -25,7 +29,7 @@ from app.services.crud import EVENTS
 
 router = APIRouter(prefix="/v1", tags=["events"])
 
-EventId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+EventId = RowId
 EventFilters = Annotated[EventFilter, Query()]
 
 
@@ -34,9 +38,9 @@ def list_events(
     request: Request,
     session: SessionDep,
     filters: EventFilters,
-    sort: EventSort = EventSort.start_date_desc,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    cursor: str | None = None,
+    sort: EventSortParam = EventSort.start_date_desc,
+    limit: Limit = 50,
+    cursor: Cursor = None,
 ) -> Response:
     """Events matching every filter given; ties in the sort broken by id, nulls last."""
     resolve_actor_scope(session, filters)
@@ -55,6 +59,7 @@ def list_events(
 
 @router.get("/events/{event_id}", response_model=EventOut, responses=ITEM_ERRORS, dependencies=[ReadAccess])
 def get_event(request: Request, session: SessionDep, event_id: EventId) -> Response:
+    """One event by id; 404 problem if there is none. Carries the ETag used by If-Match."""
     return read_one(request, session, EVENTS, event_id)
 
 
@@ -66,6 +71,7 @@ def get_event(request: Request, session: SessionDep, event_id: EventId) -> Respo
     dependencies=[WriteAccess],
 )
 def create_event(request: Request, session: WriteSessionDep, data: EventCreate) -> Response:
+    """Create a event (references are ids); 201 with `Location`, `ETag` and the read form."""
     return create_one(request, session, EVENTS, data)
 
 
@@ -78,9 +84,14 @@ def create_event(request: Request, session: WriteSessionDep, data: EventCreate) 
 def update_event(
     request: Request, session: WriteSessionDep, event_id: EventId, changes: EventUpdate
 ) -> Response:
+    """Change only the fields sent (`null` clears a nullable field), judged on the row as it
+    would be after the change; a stale `If-Match` is a 412.
+    For events, `actors` and `citations` replace the whole list when sent."""
     return update_one(request, session, EVENTS, event_id, changes)
 
 
 @router.delete("/events/{event_id}", status_code=204, responses=WRITE_ERRORS, dependencies=[WriteAccess])
 def delete_event(request: Request, session: WriteSessionDep, event_id: EventId) -> Response:
+    """Delete a event that nothing refers to (409 otherwise); rows it owns go with it. Honours
+    `If-Match`."""
     return delete_one(request, session, EVENTS, event_id)

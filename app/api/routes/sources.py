@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from app.api.deps import ReadAccess, SessionDep, WriteAccess, WriteSessionDep
 from app.api.responses import page_response
@@ -10,6 +10,9 @@ from app.api.routes.common import (
     ITEM_ERRORS,
     READ_ERRORS,
     WRITE_ERRORS,
+    Cursor,
+    Limit,
+    RowId,
     create_one,
     delete_one,
     read_one,
@@ -37,10 +40,8 @@ from app.services.crud import DOCUMENTS, SOURCES
 
 router = APIRouter(prefix="/v1", tags=["sources and documents"])
 
-Limit = Annotated[int, Query(ge=1, le=500, description="Page size, 1–500.")]
-Cursor = Annotated[str | None, Query(description="`next_cursor` of the previous page.")]
-SourceId = Annotated[int, Path(ge=1, le=2**31 - 1)]
-DocumentId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+SourceId = RowId
+DocumentId = RowId
 
 
 @router.get("/sources", response_model=Page[SourceOut], responses=READ_ERRORS, dependencies=[ReadAccess])
@@ -72,6 +73,7 @@ def list_sources(
     dependencies=[ReadAccess],
 )
 def get_source(request: Request, session: SessionDep, source_id: SourceId) -> Response:
+    """One source by id; 404 problem if there is none. Carries the ETag used by If-Match."""
     return read_one(request, session, SOURCES, source_id)
 
 
@@ -83,6 +85,7 @@ def get_source(request: Request, session: SessionDep, source_id: SourceId) -> Re
     dependencies=[WriteAccess],
 )
 def create_source(request: Request, session: WriteSessionDep, data: SourceCreate) -> Response:
+    """Create a source (references are ids); 201 with `Location`, `ETag` and the read form."""
     return create_one(request, session, SOURCES, data)
 
 
@@ -95,11 +98,15 @@ def create_source(request: Request, session: WriteSessionDep, data: SourceCreate
 def update_source(
     request: Request, session: WriteSessionDep, source_id: SourceId, changes: SourceUpdate
 ) -> Response:
+    """Change only the fields sent (`null` clears a nullable field), judged on the row as it
+    would be after the change; a stale `If-Match` is a 412."""
     return update_one(request, session, SOURCES, source_id, changes)
 
 
 @router.delete("/sources/{source_id}", status_code=204, responses=WRITE_ERRORS, dependencies=[WriteAccess])
 def delete_source(request: Request, session: WriteSessionDep, source_id: SourceId) -> Response:
+    """Delete a source that nothing refers to (409 otherwise); rows it owns go with it. Honours
+    `If-Match`."""
     return delete_one(request, session, SOURCES, source_id)
 
 
@@ -132,6 +139,7 @@ def list_documents(
     dependencies=[ReadAccess],
 )
 def get_document(request: Request, session: SessionDep, document_id: DocumentId) -> Response:
+    """One document by id; 404 problem if there is none. Carries the ETag used by If-Match."""
     return read_one(request, session, DOCUMENTS, document_id)
 
 
@@ -143,6 +151,7 @@ def get_document(request: Request, session: SessionDep, document_id: DocumentId)
     dependencies=[WriteAccess],
 )
 def create_document(request: Request, session: WriteSessionDep, data: DocumentCreate) -> Response:
+    """Create a document (references are ids); 201 with `Location`, `ETag` and the read form."""
     return create_one(request, session, DOCUMENTS, data)
 
 
@@ -158,6 +167,8 @@ def update_document(
     document_id: DocumentId,
     changes: DocumentUpdate,
 ) -> Response:
+    """Change only the fields sent (`null` clears a nullable field), judged on the row as it
+    would be after the change; a stale `If-Match` is a 412."""
     return update_one(request, session, DOCUMENTS, document_id, changes)
 
 
@@ -165,4 +176,6 @@ def update_document(
     "/documents/{document_id}", status_code=204, responses=WRITE_ERRORS, dependencies=[WriteAccess]
 )
 def delete_document(request: Request, session: WriteSessionDep, document_id: DocumentId) -> Response:
+    """Delete a document that nothing refers to (409 otherwise); rows it owns go with it. Honours
+    `If-Match`."""
     return delete_one(request, session, DOCUMENTS, document_id)

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from app.api.deps import ReadAccess, SessionDep, WriteAccess, WriteSessionDep
 from app.api.responses import page_response
@@ -10,6 +10,10 @@ from app.api.routes.common import (
     ITEM_ERRORS,
     READ_ERRORS,
     WRITE_ERRORS,
+    Cursor,
+    Limit,
+    RowId,
+    StatementSortParam,
     create_one,
     delete_one,
     read_one,
@@ -25,7 +29,7 @@ from app.services.crud import STATEMENTS
 
 router = APIRouter(prefix="/v1", tags=["statements"])
 
-StatementId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+StatementId = RowId
 
 
 @router.get(
@@ -38,9 +42,9 @@ def list_statements(
     request: Request,
     session: SessionDep,
     filters: Annotated[StatementFilter, Query()],
-    sort: StatementSort = StatementSort.stated_on_desc,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    cursor: str | None = None,
+    sort: StatementSortParam = StatementSort.stated_on_desc,
+    limit: Limit = 50,
+    cursor: Cursor = None,
 ) -> Response:
     """Statements, newest first by default; ties by id in the same direction."""
     resolve_actor_scope(session, filters)
@@ -64,6 +68,7 @@ def list_statements(
     dependencies=[ReadAccess],
 )
 def get_statement(request: Request, session: SessionDep, statement_id: StatementId) -> Response:
+    """One statement by id; 404 problem if there is none. Carries the ETag used by If-Match."""
     return read_one(request, session, STATEMENTS, statement_id)
 
 
@@ -75,6 +80,7 @@ def get_statement(request: Request, session: SessionDep, statement_id: Statement
     dependencies=[WriteAccess],
 )
 def create_statement(request: Request, session: WriteSessionDep, data: StatementCreate) -> Response:
+    """Create a statement (references are ids); 201 with `Location`, `ETag` and the read form."""
     return create_one(request, session, STATEMENTS, data)
 
 
@@ -90,6 +96,8 @@ def update_statement(
     statement_id: StatementId,
     changes: StatementUpdate,
 ) -> Response:
+    """Change only the fields sent (`null` clears a nullable field), judged on the row as it
+    would be after the change; a stale `If-Match` is a 412."""
     return update_one(request, session, STATEMENTS, statement_id, changes)
 
 
@@ -100,4 +108,6 @@ def update_statement(
     dependencies=[WriteAccess],
 )
 def delete_statement(request: Request, session: WriteSessionDep, statement_id: StatementId) -> Response:
+    """Delete a statement that nothing refers to (409 otherwise); rows it owns go with it. Honours
+    `If-Match`."""
     return delete_one(request, session, STATEMENTS, statement_id)
