@@ -20,7 +20,7 @@ from app.models import ApiKey
 from app.models.enums import KeyScope
 
 KEY_PREFIX = "ce_"
-CHALLENGE = {"WWW-Authenticate": 'Bearer realm="conflict-events"'}
+CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 
 def hash_key(key: str) -> str:
