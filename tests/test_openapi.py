@@ -45,7 +45,9 @@ def test_enums_are_listed() -> None:
     type_schema = parameters["type"]["schema"]
     enum = type_schema.get("items", {}).get("enum") or SPEC["components"]["schemas"]["EventType"]["enum"]
     assert "military_exercise" in enum
-    assert parameters["sort"]["schema"]["$ref"].endswith("EventSort") or parameters["sort"]["schema"].get("enum")
+    assert parameters["sort"]["schema"]["$ref"].endswith("EventSort") or parameters["sort"]["schema"].get(
+        "enum"
+    )
 
 
 def test_docs_and_openapi_are_served(client: TestClient) -> None:
