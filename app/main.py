@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
-from app.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from app.api.middleware import BodyLimitMiddleware, HeadMiddleware, RequestIdMiddleware
 from app.api.routes import actors, bulk, dashboards, events, health, sources, statements
 from app.core.config import get_settings
 from app.core.errors import install_error_handlers
@@ -41,6 +41,7 @@ def create_app() -> FastAPI:
     for module in (health, dashboards, events, statements, actors, sources, bulk):
         app.include_router(module.router)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(HeadMiddleware)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origin_list,

@@ -142,3 +142,11 @@ def test_unsafe_request_id_is_replaced(client: TestClient, sent: str) -> None:
     response = client.get("/healthz", headers={"X-Request-ID": sent.encode()})
     assert response.headers["x-request-id"]
     assert response.headers["x-request-id"] != sent
+
+
+def test_head_is_get_without_body(client: TestClient) -> None:
+    get = client.get("/v1/events")
+    head = client.head("/v1/events")
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["etag"] == get.headers["etag"]
+    assert client.head("/v1/events/999999").status_code == 404
