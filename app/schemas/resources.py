@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.models.enums import (
     ActorKind,
@@ -59,6 +59,21 @@ def check_ordered(model: BaseModel, names: tuple[str, str, str]) -> None:
 
 
 class SourceCreate(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "ref": "src:forbes",
+                    "name": "Forbes",
+                    "kind": "news_outlet",
+                    "country": "US",
+                    "url": "https://www.forbes.com",
+                    "reliability": "B",
+                }
+            ]
+        }
+    )
+
     ref: Ref | None = None
     name: Name
     kind: SourceKind
@@ -97,6 +112,21 @@ class SourceBrief(BaseModel):
 
 
 class DocumentCreate(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "ref": "doc:forbes-2025-08-14-zapad",
+                    "source_id": 1,
+                    "title": "Belarus Announces Joint Military Exercise With Russia In September",
+                    "url": "https://www.forbes.com/sites/marktemnycky/2025/08/14/belarus-announces-joint-military-exercise-with-russia-in-september/",
+                    "published_on": "2025-08-14",
+                    "language": "en",
+                }
+            ]
+        }
+    )
+
     ref: Ref | None = None
     source_id: Id
     title: RequiredText
@@ -127,6 +157,21 @@ class DocumentOut(ResourceOut):
 
 
 class ActorCreate(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "ref": "actor:belarus-mod",
+                    "name": "Belarusian Ministry of Defence",
+                    "kind": "government_body",
+                    "country": "BY",
+                    "parent_id": 1,
+                    "aliases": ["Belarusian Ministry of Defense"],
+                }
+            ]
+        }
+    )
+
     ref: Ref | None = None
     name: Name
     kind: ActorKind
@@ -192,6 +237,29 @@ class CitationIn(Strict):
 
 
 class EventCreate(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "ref": "event:zapad-2025",
+                    "title": "Zapad-2025 joint Belarusian-Russian military exercise",
+                    "type": "military_exercise",
+                    "start_date": "2025-09-12",
+                    "end_date": "2025-09-16",
+                    "country": "BY",
+                    "actors": [{"actor_id": 1, "role": "host"}, {"actor_id": 2, "role": "participant"}],
+                    "citations": [
+                        {
+                            "document_id": 1,
+                            "credibility": 2,
+                            "excerpt": "These exercises will be held in Belarus.",
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
     ref: Ref | None = None
     title: RequiredText
     type: EventType
@@ -292,6 +360,27 @@ class EventOut(ResourceOut):
 
 
 class StatementCreate(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "ref": "stmt:latvia-mod-zapad-2025-personnel",
+                    "speaker_id": 18,
+                    "event_id": 1,
+                    "document_id": 3,
+                    "stated_on": "2025-08-14",
+                    "kind": "assessment",
+                    "text": "Between 100,000 and 150,000 Belarusian and Russian soldiers will be involved.",
+                    "credibility": 3,
+                    "measure": "personnel",
+                    "value_low": 100000,
+                    "value_high": 150000,
+                    "unit": "persons",
+                }
+            ]
+        }
+    )
+
     ref: Ref | None = None
     speaker_id: Id
     event_id: Id | None = None
