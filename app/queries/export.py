@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterator, Sequence
 from enum import StrEnum
 from typing import Any
 
-import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
@@ -141,7 +140,3 @@ def geojson_stream(items: Iterator[BaseModel]) -> Iterator[bytes]:
         yield (b"" if first else b",") + json.dumps(feature, ensure_ascii=False).encode()
         first = False
     yield b"]}"
-
-
-def count_matching(session: Session, stmt: Any) -> int:
-    return int(session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0)

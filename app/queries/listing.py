@@ -84,10 +84,6 @@ def list_page(
     )
 
 
-def ordered(stmt: Any, key: SortKey) -> Any:
-    return stmt.order_by(*key.order_by())
-
-
 __all__: Sequence[str] = [
     "ACTOR_ORDER",
     "DOCUMENT_ORDER",
@@ -96,6 +92,5 @@ __all__: Sequence[str] = [
     "StatementSort",
     "event_sort_key",
     "list_page",
-    "ordered",
     "statement_sort_key",
 ]

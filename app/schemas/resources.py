@@ -7,7 +7,7 @@ and `PATCH` (on the merged row) all validate through them, so there is one set o
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any, Self
+from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -444,8 +444,3 @@ class StatementOut(ResourceOut):
     reliability: Reliability | None = Field(
         description="Reliability grade of the document's source, or null."
     )
-
-
-def non_null_fields(update: BaseModel) -> dict[str, Any]:
-    """The fields a PATCH sent (explicit nulls included)."""
-    return update.model_dump(exclude_unset=True)

@@ -62,7 +62,7 @@ class ResourceSpec:
     view: Callable[[Session, Sequence[Any]], list[Any]]
     owned: Callable[[Session, Any], dict[str, Any]]
     blockers: tuple[Blocker, ...]
-    owned_tables: tuple[Any, ...] = ()
+    owned_by: tuple[Any, ...] = ()  # the owner-id column of each table of owned rows
 
 
 def _aliases(session: Session, row: Actor) -> dict[str, Any]:
@@ -140,7 +140,7 @@ ACTORS = ResourceSpec(
         Blocker("statements as mention", _counter(col(StatementMention.actor_id))),
         Blocker("child actors", _counter(col(Actor.parent_id))),
     ),
-    (ActorAlias,),
+    (col(ActorAlias.actor_id),),
 )
 EVENTS = ResourceSpec(
     "events",
@@ -151,7 +151,7 @@ EVENTS = ResourceSpec(
     views.events_out,
     _event_links,
     (Blocker("statements", _counter(col(Statement.event_id))),),
-    (EventActor, Citation),
+    (col(EventActor.event_id), col(Citation.event_id)),
 )
 STATEMENTS = ResourceSpec(
     "statements",
@@ -162,7 +162,7 @@ STATEMENTS = ResourceSpec(
     views.statements_out,
     _mentions,
     (),
-    (StatementMention,),
+    (col(StatementMention.statement_id),),
 )
 
 
@@ -230,13 +230,8 @@ def delete(session: Session, spec: ResourceSpec, row: Any) -> None:
                 f"{spec.singular} {row.id} is still referred to by {count} "
                 f"{blocker.what}; remove those references first"
             )
-    for table in spec.owned_tables:
-        owner = (
-            table.actor_id
-            if table is ActorAlias
-            else (table.statement_id if table is StatementMention else table.event_id)
-        )
-        session.execute(sa.delete(table).where(owner == row.id))
+    for owner in spec.owned_by:
+        session.execute(sa.delete(owner.table).where(owner == row.id))
     record_change(session, spec.name, row.id, row.ref, "delete")
     session.delete(row)
     session.flush()

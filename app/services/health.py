@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from pathlib import Path
 
 import sqlalchemy as sa
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def alembic_config(database_url: str | None = None) -> Config:

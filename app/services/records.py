@@ -32,6 +32,7 @@ from app.models import (
     Statement,
     StatementMention,
 )
+from app.queries.views import aliases_of
 from app.schemas.resources import (
     ActorCreate,
     DocumentCreate,
@@ -284,7 +285,7 @@ def save_actors(session: Session, items: Sequence[Item[Actor, ActorCreate]]) -> 
         "actor",
     )
     _check_no_cycles(session, items)
-    current_aliases = _aliases_by_actor(session, [i.row.id for i in items if i.row is not None])
+    current_aliases = aliases_of(session, [i.row.id for i in items if i.row is not None])
     values, changed = [], []
     alias_changes: list[tuple[Item[Actor, ActorCreate], list[str]]] = []
     for item in items:
@@ -308,18 +309,6 @@ def save_actors(session: Session, items: Sequence[Item[Actor, ActorCreate]]) -> 
     if aliases:
         bulk_insert(session, ActorAlias.__table__, aliases)  # type: ignore[attr-defined]
     _record(session, "actors", items)
-
-
-def _aliases_by_actor(session: Session, actor_ids: list[int]) -> dict[int, list[str]]:
-    aliases: dict[int, list[str]] = {}
-    if actor_ids:
-        for actor_id, alias in session.execute(
-            sa.select(col(ActorAlias.actor_id), col(ActorAlias.alias))
-            .where(any_of(col(ActorAlias.actor_id), actor_ids))
-            .order_by(col(ActorAlias.actor_id), col(ActorAlias.position), col(ActorAlias.id))
-        ):
-            aliases.setdefault(actor_id, []).append(alias)
-    return aliases
 
 
 def _check_aliases(session: Session, items: Sequence[Item[Actor, ActorCreate]]) -> None:
