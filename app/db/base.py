@@ -91,6 +91,9 @@ class any_of(sa.sql.expression.ColumnElement[bool]):  # reads like the SQL it be
 
     type = sa.Boolean()
     inherit_cache = False
+    # A comparison, not a boolean column: without this SQLite gets `(x IN (...)) = 1`, which
+    # no index can serve, so every lookup scanned the whole table.
+    _is_implicitly_boolean = True
 
     def __init__(self, column: Any, values: Any) -> None:
         self.column = column
