@@ -118,7 +118,9 @@ def _export_value(response: Any, fmt: str) -> Any:
 
 def _key(path: str, params: dict[str, Any], extra: str = "") -> str:
     query = "&".join(
-        f"{name}={v}" for name, value in sorted(params.items()) for v in (value if isinstance(value, list) else [value])
+        f"{name}={v}"
+        for name, value in sorted(params.items())
+        for v in (value if isinstance(value, list) else [value])
     )
     return f"{path}?{query}{extra}"
 

@@ -8,6 +8,7 @@ import uuid
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.api.responses import HEAD_REQUEST
 from app.core.errors import problem
 
 REQUEST_ID = "x-request-id"
@@ -88,4 +89,5 @@ class HeadMiddleware:
                 return
             await send(message)
 
-        await self.app({**scope, "method": "GET"}, receive, send_headers_only)
+        state = {**scope.get("state", {}), HEAD_REQUEST: True}
+        await self.app({**scope, "method": "GET", "state": state}, receive, send_headers_only)

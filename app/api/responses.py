@@ -3,28 +3,44 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Sequence
 from typing import Any
 
+import orjson
 from fastapi import Request, Response
 from pydantic import BaseModel
 
 from app.core.config import get_settings
+from app.services.changes import latest_seq
 
 JSON = "application/json"
+HEAD_REQUEST = "head_request"  # set in the scope's state by HeadMiddleware
+
+
+# Timestamps are UTC and written with `Z`, as the contract writes them (pydantic's `rfc3339`).
+JSON_OPTIONS = orjson.OPT_UTC_Z
 
 
 def dump(payload: Any) -> bytes:
+    """JSON of read forms (plain dicts of column values) or of a pydantic model."""
     if isinstance(payload, BaseModel):
-        payload = payload.model_dump(mode="json")
-    elif isinstance(payload, list):
-        payload = [p.model_dump(mode="json") if isinstance(p, BaseModel) else p for p in payload]
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+        return payload.model_dump_json().encode()
+    return orjson.dumps(payload, option=JSON_OPTIONS)
 
 
 def etag_of(body: bytes) -> str:
     return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+
+def version_etag(session: Any, request: Request) -> str:
+    """An ETag for an answer too big to hash: the data version (the change feed's last seq)
+    and the query. Any committed write moves the version on."""
+    return etag_of(f"{latest_seq(session)}|{request.url.path}|{request.url.query}".encode())
+
+
+def is_head(request: Request) -> bool:
+    """HEAD reaches the routes as GET (see `HeadMiddleware`); an expensive body can be skipped."""
+    return bool(request.scope.get("state", {}).get(HEAD_REQUEST))
 
 
 def etag_matches(header: str | None, etag: str) -> bool:
@@ -67,10 +83,6 @@ def next_link(request: Request, cursor: str) -> str:
     return f'<{url}>; rel="next"'
 
 
-def page_response(request: Request, items: Sequence[BaseModel], next_cursor: str | None) -> Response:
+def page_response(request: Request, items: Sequence[dict[str, Any]], next_cursor: str | None) -> Response:
     headers = {"Link": next_link(request, next_cursor)} if next_cursor else None
-    return json_response(
-        request,
-        {"items": [i.model_dump(mode="json") for i in items], "next_cursor": next_cursor},
-        headers=headers,
-    )
+    return json_response(request, {"items": items, "next_cursor": next_cursor}, headers=headers)

@@ -1,24 +1,29 @@
 """Streaming exports: every matching row, in list order, in constant memory.
 
-Rows are read in keyset-paginated chunks inside one read transaction (a consistent snapshot on
-both databases), turned into their read forms chunk by chunk, and written out as they go.
+Rows are read in keyset chunks inside one read transaction (a consistent snapshot on both
+databases), turned into their read forms a chunk at a time by the same loader the list uses, and
+each chunk is encoded into one piece of output (tens of kilobytes), never a write per row.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel
+import orjson
 from sqlalchemy.orm import Session
 
-from app.queries.pagination import SortKey
+from app.queries.pagination import SORT_VALUE, SortKey, position_of, rows_after
+from app.queries.views import EVENTS, STATEMENTS, ReadForm, Row
+from app.schemas.common import rfc3339
 
-CHUNK = 1000
+CHUNK = 2000
+JSON_OPTIONS = orjson.OPT_UTC_Z
 
 
 class ExportFormat(StrEnum):
@@ -34,109 +39,150 @@ MEDIA_TYPES = {
 }
 
 
-def iter_rows(
-    session: Session,
-    stmt: Any,
-    key: SortKey,
-    view: Callable[[Session, Sequence[Any]], list[BaseModel]],
-    value_of: Callable[[Any], Any],
-) -> Iterator[BaseModel]:
+def iter_chunks(session: Session, form: ReadForm, stmt: Any, key: SortKey) -> Iterator[list[Row]]:
     """Walk the statement in keyset chunks; only one chunk is ever held in memory."""
     if session.get_bind().dialect.name == "postgresql":
         session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
     after: tuple[Any, int] | None = None
     while True:
-        chunk_stmt = stmt if after is None else stmt.where(key.after(*after))
-        rows = session.scalars(chunk_stmt.order_by(*key.order_by()).limit(CHUNK)).all()
+        rows = rows_after(session, stmt, key, after, CHUNK)
         if not rows:
             return
-        yield from view(session, rows)
-        last = rows[-1]
-        after = (value_of(last), last.id)
-        session.expunge_all()
+        after = position_of(rows[-1])
+        yield form.finish(session, rows, strip=(SORT_VALUE,))
         if len(rows) < CHUNK:
             return
 
 
+# --- CSV -----------------------------------------------------------------------------------------
+
+Flatten = Callable[[Any], str]
+
+
+def _joined(render: Callable[[Any], str]) -> Flatten:
+    return lambda items: "; ".join(render(item) for item in items)
+
+
+def _citation(c: Row) -> str:
+    grade = f"{c['source_name']} [{c['reliability']}{c['credibility']}]"
+    return f"{grade} {c['url']}" if c["url"] else grade
+
+
+@dataclass(frozen=True)
+class CsvLayout:
+    """CSV columns derived from the read form's fields: scalar fields as they are (free text and
+    timestamps moved to the end, where spreadsheets keep them out of the way), and each nested
+    field flattened into the readable cells named in `flattened`."""
+
+    form: ReadForm
+    flattened: dict[str, tuple[tuple[str, Flatten], ...]]
+    last: tuple[str, ...] = ("description", "text", "created_at", "updated_at")
+    columns: list[str] = field(init=False)
+    _cells: list[tuple[str, Flatten | None]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        cells: list[tuple[str, Flatten | None]] = []
+        tail: list[tuple[str, Flatten | None]] = []
+        for name in self.form.out.model_fields:
+            target = tail if name in self.last else cells
+            if name in self.flattened:
+                target.extend((column, _from(name, render)) for column, render in self.flattened[name])
+            else:
+                target.append((name, None))
+        tail.sort(key=lambda cell: self.last.index(cell[0]))
+        object.__setattr__(self, "_cells", cells + tail)
+        object.__setattr__(self, "columns", [name for name, _ in cells + tail])
+
+    def row(self, record: Row) -> list[Any]:
+        return [_cell(record[name]) if render is None else render(record) for name, render in self._cells]
+
+
+def _from(name: str, render: Flatten) -> Flatten:
+    return lambda record: render(record[name])
+
+
 def _cell(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
+    """Cells as the JSON shows them: `true`/`false`, RFC 3339 timestamps; None is empty."""
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, datetime):
+        return rfc3339(value)
     return value
 
 
-def event_csv_row(event: dict[str, Any]) -> dict[str, Any]:
-    """Nested actors and citations flattened into readable cells."""
-    row = {k: v for k, v in event.items() if k not in ("actors", "citations")}
-    row["actors"] = "; ".join(f"{a['name']} ({a['role']})" for a in event["actors"])
-    row["actor_ids"] = "; ".join(str(a["actor_id"]) for a in event["actors"])
-    row["citations"] = "; ".join(
-        f"{c['source_name']} [{c['reliability']}{c['credibility']}]" + (f" {c['url']}" if c["url"] else "")
-        for c in event["citations"]
-    )
-    row["document_ids"] = "; ".join(str(c["document_id"]) for c in event["citations"])
-    return row
+EVENT_CSV = CsvLayout(
+    EVENTS,
+    {
+        "actors": (
+            ("actors", _joined(lambda a: f"{a['name']} ({a['role']})")),
+            ("actor_ids", _joined(lambda a: str(a["actor_id"]))),
+        ),
+        "citations": (
+            ("citations", _joined(_citation)),
+            ("document_ids", _joined(lambda c: str(c["document_id"]))),
+        ),
+    },
+)
+STATEMENT_CSV = CsvLayout(
+    STATEMENTS,
+    {
+        "speaker": (("speaker", lambda speaker: str(speaker["name"])),),
+        "mentions": (
+            ("mentions", _joined(lambda m: str(m["name"]))),
+            ("mention_ids", _joined(lambda m: str(m["id"]))),
+        ),
+    },
+)
 
 
-def statement_csv_row(statement: dict[str, Any]) -> dict[str, Any]:
-    row = {k: v for k, v in statement.items() if k not in ("speaker", "mentions")}
-    row["speaker"] = statement["speaker"]["name"]
-    row["mentions"] = "; ".join(m["name"] for m in statement["mentions"])
-    row["mention_ids"] = "; ".join(str(m["id"]) for m in statement["mentions"])
-    return row
-
-
-EVENT_COLUMNS = [
-    "id", "ref", "title", "type", "start_date", "end_date", "date_precision", "country", "admin1",
-    "location", "latitude", "longitude", "geo_precision", "fatalities_low", "fatalities_best",
-    "fatalities_high", "source_count", "best_reliability", "actors", "actor_ids", "citations",
-    "document_ids", "description", "created_at", "updated_at",
-]  # fmt: skip
-STATEMENT_COLUMNS = [
-    "id", "ref", "stated_on", "kind", "speaker_id", "speaker", "event_id", "document_id",
-    "reliability", "credibility", "is_quote", "measure", "value_low", "value_best", "value_high",
-    "unit", "mentions", "mention_ids", "text", "created_at", "updated_at",
-]  # fmt: skip
-
-
-def csv_stream(
-    items: Iterator[BaseModel], columns: list[str], flatten: Callable[[dict[str, Any]], dict[str, Any]]
-) -> Iterator[bytes]:
-    """RFC 4180: CRLF line ends, quotes doubled, a header row first."""
+def csv_stream(chunks: Iterator[list[Row]], layout: CsvLayout) -> Iterator[bytes]:
+    """RFC 4180: CRLF line ends, quotes doubled, a header row first; one piece per chunk."""
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore", lineterminator="\r\n")
-    writer.writeheader()
-    for count, item in enumerate(items, 1):
-        writer.writerow({k: _cell(v) for k, v in flatten(item.model_dump(mode="json")).items()})
-        if count % 200 == 0:
-            yield buffer.getvalue().encode()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue().encode()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(layout.columns)
+    for rows in chunks:
+        writer.writerows(layout.row(record) for record in rows)
+        yield buffer.getvalue().encode()
+        buffer.seek(0)
+        buffer.truncate()
+    if buffer.tell():  # no rows at all: the header alone
+        yield buffer.getvalue().encode()
 
 
-def ndjson_stream(items: Iterator[BaseModel]) -> Iterator[bytes]:
-    for item in items:
-        yield item.model_dump_json().encode() + b"\n"
+# --- NDJSON and GeoJSON ----------------------------------------------------------------------------
 
 
-def geojson_stream(items: Iterator[BaseModel]) -> Iterator[bytes]:
+def ndjson_stream(chunks: Iterator[list[Row]]) -> Iterator[bytes]:
+    for rows in chunks:
+        yield b"".join([orjson.dumps(record, option=JSON_OPTIONS) + b"\n" for record in rows])
+
+
+def _feature(event: Row) -> dict[str, Any]:
+    properties = dict(event)
+    longitude = properties.pop("longitude")
+    latitude = properties.pop("latitude")
+    return {
+        "type": "Feature",
+        "id": event["id"],
+        "geometry": {"type": "Point", "coordinates": [longitude, latitude]},
+        "properties": properties,
+    }
+
+
+def geojson_stream(chunks: Iterator[list[Row]]) -> Iterator[bytes]:
     """RFC 7946 FeatureCollection: Point geometries, longitude first; events without
     coordinates are left out."""
     yield b'{"type":"FeatureCollection","features":['
-    first = True
-    for item in items:
-        event = item.model_dump(mode="json")
-        if event["longitude"] is None or event["latitude"] is None:
-            continue
-        properties = {k: v for k, v in event.items() if k not in ("latitude", "longitude")}
-        feature = {
-            "type": "Feature",
-            "id": event["id"],
-            "geometry": {"type": "Point", "coordinates": [event["longitude"], event["latitude"]]},
-            "properties": properties,
-        }
-        yield (b"" if first else b",") + json.dumps(feature, ensure_ascii=False).encode()
-        first = False
+    separator = b""
+    for rows in chunks:
+        features = [
+            orjson.dumps(_feature(event), option=JSON_OPTIONS)
+            for event in rows
+            if event["longitude"] is not None and event["latitude"] is not None
+        ]
+        if features:
+            yield separator + b",".join(features)
+            separator = b","
     yield b"]}"

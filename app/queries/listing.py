@@ -6,7 +6,6 @@ from collections.abc import Callable, Sequence
 from enum import StrEnum
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -21,6 +20,7 @@ from app.queries.pagination import (
     keyset_page,
     text_key,
 )
+from app.queries.views import ReadForm
 
 
 class EventSort(StrEnum):
@@ -56,14 +56,9 @@ SOURCE_ORDER = text_key(col(Source.name_key), col(Source.id))
 DOCUMENT_ORDER = date_key(col(Document.published_on), col(Document.id), descending=True, nullable=True)
 
 
-def value_getter(key: SortKey) -> Callable[[Any], Any]:
-    name = key.column.key
-    return lambda row: getattr(row, name)
-
-
 def list_page(
     session: Session,
-    model: Any,
+    form: ReadForm,
     apply: Callable[[Any, Any], Any],
     filters: Any,
     key: SortKey,
@@ -72,15 +67,15 @@ def list_page(
     limit: int,
     cursor: str | None,
 ) -> KeysetPage:
-    stmt = apply(sa.select(model), filters)
+    """One page of a list: the filter applied to the read form's select, keyset-paginated."""
     return keyset_page(
         session,
-        stmt,
+        form,
+        apply(form.select(), filters),
         key,
         limit=limit,
         cursor=cursor,
-        bound_to=fingerprint(model.__tablename__, filters.fingerprint(), sort_name),
-        value_of=value_getter(key),
+        bound_to=fingerprint(form.table.name, filters.fingerprint(), sort_name),
     )
 
 

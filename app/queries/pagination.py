@@ -11,7 +11,7 @@ import base64
 import binascii
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -23,10 +23,6 @@ from app.core.errors import BadRequest
 
 Parse = Callable[[Any], Any]
 MAX_INT = 2**63 - 1  # what both databases can bind as an integer
-
-
-def _identity(value: Any) -> Any:
-    return value
 
 
 def _parse_int(value: Any) -> int:
@@ -61,7 +57,7 @@ class SortKey:
     id_column: Any
     descending: bool = False
     nullable: bool = False
-    parse: Parse = _identity
+    parse: Parse = _parse_text
 
     def order_by(self) -> list[Any]:
         first = self.column.desc() if self.descending else self.column.asc()
@@ -123,30 +119,50 @@ def decode_cursor(cursor: str, key: SortKey, bound_to: str) -> tuple[Any, int]:
     return parsed, row_id
 
 
+SORT_VALUE = "_sort_value"  # the sort column, selected beside the read form's own columns
+
+
 @dataclass
 class KeysetPage:
-    rows: list[Any]
+    rows: list[dict[str, Any]]
     next_cursor: str | None
+
+
+def rows_after(
+    session: Any, stmt: Select[Any], key: SortKey, after: tuple[Any, int] | None, limit: int
+) -> list[dict[str, Any]]:
+    """Up to `limit` rows of `stmt` after `(sort value, id)` in the key's order, as dicts; the
+    sort column rides along as `SORT_VALUE`, so the next position can be read off the last row
+    whatever the sort."""
+    if after is not None:
+        stmt = stmt.where(key.after(*after))
+    result = session.connection().execute(
+        stmt.add_columns(key.column.label(SORT_VALUE)).order_by(*key.order_by()).limit(limit)
+    )
+    names = list(result.keys())
+    return [dict(zip(names, values, strict=True)) for values in result]
+
+
+def position_of(row: dict[str, Any]) -> tuple[Any, int]:
+    return row[SORT_VALUE], row["id"]
 
 
 def keyset_page(
     session: Any,
+    form: Any,
     stmt: Select[Any],
     key: SortKey,
     *,
     limit: int,
     cursor: str | None,
     bound_to: str,
-    value_of: Callable[[Any], Any],
 ) -> KeysetPage:
-    """Fetch `limit + 1` rows after the cursor: the extra row only says whether more exist."""
-    if cursor:
-        value, last_id = decode_cursor(cursor, key, bound_to)
-        stmt = stmt.where(key.after(value, last_id))
-    rows: Sequence[Any] = session.scalars(stmt.order_by(*key.order_by()).limit(limit + 1)).all()
-    page = list(rows[:limit])
+    """Fetch `limit + 1` rows after the cursor: the extra row only says whether more exist.
+    `form` (an `app.queries.views.ReadForm`) turns the page into read forms."""
+    after = decode_cursor(cursor, key, bound_to) if cursor else None
+    rows = rows_after(session, stmt, key, after, limit + 1)
     next_cursor = None
     if len(rows) > limit:
-        last = page[-1]
-        next_cursor = encode_cursor(value_of(last), last.id, bound_to)
-    return KeysetPage(page, next_cursor)
+        del rows[limit:]
+        next_cursor = encode_cursor(*position_of(rows[-1]), bound_to)
+    return KeysetPage(form.finish(session, rows, strip=(SORT_VALUE,)), next_cursor)

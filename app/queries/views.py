@@ -1,16 +1,27 @@
-"""Read forms: rows plus what they embed, loaded for a whole page in a few queries."""
+"""Read forms: the one way each resource is read, as plain dicts ready to encode.
+
+Every answer that shows a row — a list page, a single read, the ETag that `If-Match` compares,
+the echo of a write, an export chunk — comes from `ReadForm.rows`: the resource's own columns in
+one Core select, then what the rows embed (actors and roles, citations with their source grades,
+aliases, speaker, mentions) in one query per kind of embedded row for the whole page or chunk.
+No ORM entity and no pydantic model is built per row; the `*Out` models still document the
+shapes in the OpenAPI, and a test validates real answers against them.
+
+The columns a read form selects are the fields of its `*Out` model that are columns of its
+table, so a field is declared once, in the model, and the read path follows it.
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
-from sqlmodel import col
 
-from app.db.base import any_of
 from app.models import (
     Actor,
     ActorAlias,
@@ -22,222 +33,171 @@ from app.models import (
     Statement,
     StatementMention,
 )
-from app.schemas.resources import (
-    ActorBrief,
-    ActorDetail,
-    ActorOut,
-    CitationOut,
-    DocumentOut,
-    EventActorOut,
-    EventOut,
-    SourceBrief,
-    SourceOut,
-    StatementOut,
-)
+from app.schemas.resources import ActorDetail, ActorOut, DocumentOut, EventOut, SourceOut, StatementOut
 
-ROW_FIELDS = ("id", "ref", "created_at", "updated_at")
+Row = dict[str, Any]
+Embed = Callable[[Session, list[Row]], None]
 
-
-def _columns(row: Any, names: Sequence[str]) -> dict[str, Any]:
-    return {name: getattr(row, name) for name in names}
+SOURCE = Source.__table__  # type: ignore[attr-defined]
+DOCUMENT = Document.__table__  # type: ignore[attr-defined]
+ACTOR = Actor.__table__  # type: ignore[attr-defined]
+ALIAS = ActorAlias.__table__  # type: ignore[attr-defined]
+EVENT = Event.__table__  # type: ignore[attr-defined]
+EVENT_ACTOR = EventActor.__table__  # type: ignore[attr-defined]
+CITATION = Citation.__table__  # type: ignore[attr-defined]
+STATEMENT = Statement.__table__  # type: ignore[attr-defined]
+MENTION = StatementMention.__table__  # type: ignore[attr-defined]
 
 
-def sources_out(_: Session, rows: Sequence[Source]) -> list[SourceOut]:
-    names = (*ROW_FIELDS, "name", "kind", "country", "url", "reliability", "description")
-    return [SourceOut(**_columns(row, names)) for row in rows]
+def _ids(values: Iterable[Any]) -> list[Any]:
+    """Distinct ids in first-seen order (a stable statement for the same page)."""
+    return list(dict.fromkeys(v for v in values if v is not None))
 
 
-def documents_out(session: Session, rows: Sequence[Document]) -> list[DocumentOut]:
-    source_ids = {row.source_id for row in rows}
-    sources = (
-        {
-            s.id: SourceBrief(id=s.id, name=s.name, reliability=s.reliability)
-            for s in session.execute(
-                sa.select(col(Source.id), col(Source.name), col(Source.reliability)).where(
-                    any_of(col(Source.id), source_ids)
-                )
-            )
-        }
-        if source_ids
-        else {}
-    )
-    names = (*ROW_FIELDS, "source_id", "title", "url", "published_on", "language")
-    return [DocumentOut(**_columns(row, names), source=sources[row.source_id]) for row in rows]
+def _grouped(session: Session, stmt: sa.Select[Any]) -> dict[Any, list[Any]]:
+    """Rows of `stmt` grouped by their first column, in the statement's order."""
+    groups: dict[Any, list[Any]] = defaultdict(list)
+    for row in session.connection().execute(stmt):
+        groups[row[0]].append(row)
+    return groups
+
+
+# --- what rows embed ---------------------------------------------------------------------------
 
 
 def aliases_of(session: Session, actor_ids: Sequence[int]) -> dict[int, list[str]]:
+    """Each actor's aliases, in their stored order."""
     aliases: dict[int, list[str]] = defaultdict(list)
     if actor_ids:
         for actor_id, alias in session.execute(
-            sa.select(col(ActorAlias.actor_id), col(ActorAlias.alias))
-            .where(any_of(col(ActorAlias.actor_id), actor_ids))
-            .order_by(col(ActorAlias.actor_id), col(ActorAlias.position), col(ActorAlias.id))
+            sa.select(ALIAS.c.actor_id, ALIAS.c.alias)
+            .where(ALIAS.c.actor_id.in_(_ids(actor_ids)))
+            .order_by(ALIAS.c.actor_id, ALIAS.c.position, ALIAS.c.id)
         ):
             aliases[actor_id].append(alias)
     return aliases
 
 
-ACTOR_FIELDS = (*ROW_FIELDS, "name", "kind", "country", "parent_id", "description")
+def _embed_nothing(_: Session, __: list[Row]) -> None:
+    return None
 
 
-def actors_out(session: Session, rows: Sequence[Actor]) -> list[ActorOut]:
-    aliases = aliases_of(session, [row.id for row in rows if row.id is not None])
-    return [ActorOut(**_columns(row, ACTOR_FIELDS), aliases=aliases[row.id or 0]) for row in rows]
-
-
-def actor_detail(session: Session, row: Actor) -> ActorDetail:
-    assert row.id is not None
-    parent = None
-    if row.parent_id is not None:
-        parent_row = session.get(Actor, row.parent_id)
-        if parent_row is not None and parent_row.id is not None:
-            parent = ActorBrief(id=parent_row.id, name=parent_row.name)
-    children = [
-        ActorBrief(id=child_id, name=name)
-        for child_id, name in session.execute(
-            sa.select(col(Actor.id), col(Actor.name))
-            .where(col(Actor.parent_id) == row.id)
-            .order_by(col(Actor.name_key), col(Actor.id))
+def _embed_document_source(session: Session, rows: list[Row]) -> None:
+    source_ids = _ids(row["source_id"] for row in rows)
+    if not source_ids:
+        return
+    sources = {
+        source_id: {"id": source_id, "name": name, "reliability": reliability}
+        for source_id, name, reliability in session.execute(
+            sa.select(SOURCE.c.id, SOURCE.c.name, SOURCE.c.reliability).where(SOURCE.c.id.in_(source_ids))
         )
-    ]
-    return ActorDetail(
-        **_columns(row, ACTOR_FIELDS),
-        aliases=aliases_of(session, [row.id])[row.id],
-        parent=parent,
-        children=children,
-    )
-
-
-EVENT_FIELDS = (
-    *ROW_FIELDS,
-    "title",
-    "type",
-    "start_date",
-    "end_date",
-    "date_precision",
-    "country",
-    "admin1",
-    "location",
-    "latitude",
-    "longitude",
-    "geo_precision",
-    "description",
-    "fatalities_low",
-    "fatalities_best",
-    "fatalities_high",
-)
-
-
-def events_out(session: Session, rows: Sequence[Event]) -> list[EventOut]:
-    ids = [row.id for row in rows]
-    links: dict[int, list[EventActorOut]] = defaultdict(list)
-    citations: dict[int, list[CitationOut]] = defaultdict(list)
-    if ids:
-        for event_id, actor_id, role, name in session.execute(
-            sa.select(
-                col(EventActor.event_id),
-                col(EventActor.actor_id),
-                col(EventActor.role),
-                col(Actor.name),
-            )
-            .join(Actor, col(Actor.id) == col(EventActor.actor_id))
-            .where(any_of(col(EventActor.event_id), ids))
-            .order_by(col(EventActor.event_id), col(EventActor.position), col(EventActor.actor_id))
-        ):
-            links[event_id].append(EventActorOut(actor_id=actor_id, role=role, name=name))
-        cite: Any
-        for cite in session.execute(
-            sa.select(
-                col(Citation.event_id),
-                col(Citation.document_id),
-                col(Citation.credibility),
-                col(Citation.excerpt),
-                col(Source.id).label("source_id"),
-                col(Source.name).label("source_name"),
-                col(Source.reliability),
-                col(Document.url),
-            )
-            .join(Document, col(Document.id) == col(Citation.document_id))
-            .join(Source, col(Source.id) == col(Document.source_id))
-            .where(any_of(col(Citation.event_id), ids))
-            .order_by(col(Citation.event_id), col(Citation.position), col(Citation.id))
-        ):
-            citations[cite.event_id].append(
-                CitationOut(
-                    document_id=cite.document_id,
-                    credibility=cite.credibility,
-                    excerpt=cite.excerpt,
-                    source_id=cite.source_id,
-                    source_name=cite.source_name,
-                    reliability=cite.reliability,
-                    url=cite.url,
-                )
-            )
-    out = []
+    }
     for row in rows:
-        cited = citations[row.id or 0]
-        out.append(
-            EventOut(
-                **_columns(row, EVENT_FIELDS),
-                actors=links[row.id or 0],
-                citations=cited,
-                source_count=len({c.source_id for c in cited}),
-                best_reliability=min((c.reliability for c in cited), default=None),
+        row["source"] = sources[row["source_id"]]
+
+
+def _embed_aliases(session: Session, rows: list[Row]) -> None:
+    aliases = aliases_of(session, [row["id"] for row in rows])
+    for row in rows:
+        row["aliases"] = aliases.get(row["id"], [])
+
+
+def _embed_actor_family(session: Session, rows: list[Row]) -> None:
+    """The single read of an actor: aliases, its parent and its children as `{id, name}`."""
+    _embed_aliases(session, rows)
+    ids = [row["id"] for row in rows]
+    parent_ids = _ids(row["parent_id"] for row in rows)
+    parents = (
+        {
+            actor_id: {"id": actor_id, "name": name}
+            for actor_id, name in session.execute(
+                sa.select(ACTOR.c.id, ACTOR.c.name).where(ACTOR.c.id.in_(parent_ids))
             )
-        )
-    return out
-
-
-STATEMENT_FIELDS = (
-    *ROW_FIELDS,
-    "speaker_id",
-    "event_id",
-    "document_id",
-    "stated_on",
-    "kind",
-    "text",
-    "is_quote",
-    "credibility",
-    "measure",
-    "value_low",
-    "value_best",
-    "value_high",
-    "unit",
-)
-
-
-def statements_out(session: Session, rows: Sequence[Statement]) -> list[StatementOut]:
-    ids = [row.id for row in rows]
-    actor_ids = {row.speaker_id for row in rows}
-    mentions: dict[int, list[int]] = defaultdict(list)
-    if ids:
-        for statement_id, actor_id in session.execute(
-            sa.select(col(StatementMention.statement_id), col(StatementMention.actor_id))
-            .where(any_of(col(StatementMention.statement_id), ids))
-            .order_by(
-                col(StatementMention.statement_id),
-                col(StatementMention.position),
-                col(StatementMention.actor_id),
-            )
-        ):
-            mentions[statement_id].append(actor_id)
-            actor_ids.add(actor_id)
-    names = (
-        dict(
-            session.execute(sa.select(col(Actor.id), col(Actor.name)).where(any_of(col(Actor.id), actor_ids)))
-            .tuples()
-            .all()
-        )
-        if actor_ids
+        }
+        if parent_ids
         else {}
     )
-    document_ids = {row.document_id for row in rows if row.document_id is not None}
-    grades = (
+    children = _grouped(
+        session,
+        sa.select(ACTOR.c.parent_id, ACTOR.c.id, ACTOR.c.name)
+        .where(ACTOR.c.parent_id.in_(ids))
+        .order_by(ACTOR.c.parent_id, ACTOR.c.name_key, ACTOR.c.id),
+    )
+    for row in rows:
+        row["parent"] = parents.get(row["parent_id"])
+        row["children"] = [{"id": c.id, "name": c.name} for c in children.get(row["id"], [])]
+
+
+def _embed_event_links(session: Session, rows: list[Row]) -> None:
+    """Actors with their roles and names; citations with their document and source grades;
+    and what derives from the citations (distinct sources, best grade)."""
+    ids = [row["id"] for row in rows]
+    actors = _grouped(
+        session,
+        sa.select(EVENT_ACTOR.c.event_id, EVENT_ACTOR.c.actor_id, EVENT_ACTOR.c.role, ACTOR.c.name)
+        .join(ACTOR, ACTOR.c.id == EVENT_ACTOR.c.actor_id)
+        .where(EVENT_ACTOR.c.event_id.in_(ids))
+        .order_by(EVENT_ACTOR.c.event_id, EVENT_ACTOR.c.position, EVENT_ACTOR.c.actor_id),
+    )
+    citations = _grouped(
+        session,
+        sa.select(
+            CITATION.c.event_id,
+            CITATION.c.document_id,
+            CITATION.c.credibility,
+            CITATION.c.excerpt,
+            SOURCE.c.id,
+            SOURCE.c.name,
+            SOURCE.c.reliability,
+            DOCUMENT.c.url,
+        )
+        .join(DOCUMENT, DOCUMENT.c.id == CITATION.c.document_id)
+        .join(SOURCE, SOURCE.c.id == DOCUMENT.c.source_id)
+        .where(CITATION.c.event_id.in_(ids))
+        .order_by(CITATION.c.event_id, CITATION.c.position, CITATION.c.id),
+    )
+    no_rows: list[Any] = []
+    for row in rows:
+        row["actors"] = [
+            {"actor_id": actor_id, "role": role, "name": name}
+            for _, actor_id, role, name in actors.get(row["id"], no_rows)
+        ]
+        cited = citations.get(row["id"], no_rows)
+        row["citations"] = [
+            {
+                "document_id": document_id,
+                "credibility": credibility,
+                "excerpt": excerpt,
+                "source_id": source_id,
+                "source_name": source_name,
+                "reliability": reliability,
+                "url": url,
+            }
+            for _, document_id, credibility, excerpt, source_id, source_name, reliability, url in cited
+        ]
+        row["source_count"] = len({c[4] for c in cited})
+        row["best_reliability"] = min((c[6] for c in cited), default=None)
+
+
+def _embed_statement_links(session: Session, rows: list[Row]) -> None:
+    """Speaker and mentions as `{id, name}`; the grade of the document's source."""
+    mentions = _grouped(
+        session,
+        sa.select(MENTION.c.statement_id, MENTION.c.actor_id)
+        .where(MENTION.c.statement_id.in_([row["id"] for row in rows]))
+        .order_by(MENTION.c.statement_id, MENTION.c.position, MENTION.c.actor_id),
+    )
+    actor_ids = _ids([row["speaker_id"] for row in rows] + [m[1] for ms in mentions.values() for m in ms])
+    names: dict[int, str] = dict(
+        session.execute(sa.select(ACTOR.c.id, ACTOR.c.name).where(ACTOR.c.id.in_(actor_ids))).tuples().all()
+    )
+    document_ids = _ids(row["document_id"] for row in rows)
+    grades: dict[int, str] = (
         dict(
             session.execute(
-                sa.select(col(Document.id), col(Source.reliability))
-                .join(Source, col(Source.id) == col(Document.source_id))
-                .where(any_of(col(Document.id), document_ids))
+                sa.select(DOCUMENT.c.id, SOURCE.c.reliability)
+                .join(SOURCE, SOURCE.c.id == DOCUMENT.c.source_id)
+                .where(DOCUMENT.c.id.in_(document_ids))
             )
             .tuples()
             .all()
@@ -245,12 +205,58 @@ def statements_out(session: Session, rows: Sequence[Statement]) -> list[Statemen
         if document_ids
         else {}
     )
-    return [
-        StatementOut(
-            **_columns(row, STATEMENT_FIELDS),
-            speaker=ActorBrief(id=row.speaker_id, name=names[row.speaker_id]),
-            mentions=[ActorBrief(id=a, name=names[a]) for a in mentions[row.id or 0]],
-            reliability=grades.get(row.document_id) if row.document_id is not None else None,
-        )
-        for row in rows
-    ]
+    for row in rows:
+        row["speaker"] = {"id": row["speaker_id"], "name": names[row["speaker_id"]]}
+        row["mentions"] = [{"id": m[1], "name": names[m[1]]} for m in mentions.get(row["id"], [])]
+        row["reliability"] = grades.get(row["document_id"])
+
+
+# --- the read forms ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReadForm:
+    """How one resource is read: the columns its `out` model takes from `table` as they are,
+    and the one loader of everything its rows embed."""
+
+    name: str  # the resource's plural path name
+    out: type[BaseModel]
+    table: sa.Table
+    embed: Embed = _embed_nothing
+    columns: tuple[sa.Column[Any], ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        own = [self.table.c[name] for name in self.out.model_fields if name in self.table.c]
+        object.__setattr__(self, "columns", tuple(own))
+
+    def select(self) -> sa.Select[Any]:
+        """The statement that list filters, sorting and keyset pagination build on."""
+        return sa.select(*self.columns)
+
+    def rows(self, session: Session, stmt: sa.Select[Any], *, strip: Sequence[str] = ()) -> list[Row]:
+        """The read forms of the rows `stmt` selects (columns as `select()` gives them, plus any
+        extra ones named in `strip`, which are dropped after use, e.g. a sort key)."""
+        result = session.connection().execute(stmt)
+        keys = list(result.keys())
+        rows = [dict(zip(keys, values, strict=True)) for values in result]
+        return self.finish(session, rows, strip=strip)
+
+    def finish(self, session: Session, rows: list[Row], *, strip: Sequence[str] = ()) -> list[Row]:
+        for row in rows:
+            for name in strip:
+                row.pop(name, None)
+        if rows:
+            self.embed(session, rows)
+        return rows
+
+    def one(self, session: Session, row_id: int) -> Row | None:
+        found = self.rows(session, self.select().where(self.table.c.id == row_id))
+        return found[0] if found else None
+
+
+SOURCES = ReadForm("sources", SourceOut, SOURCE)
+DOCUMENTS = ReadForm("documents", DocumentOut, DOCUMENT, _embed_document_source)
+ACTORS = ReadForm("actors", ActorOut, ACTOR, _embed_aliases)
+ACTOR_DETAIL = ReadForm("actors", ActorDetail, ACTOR, _embed_actor_family)
+EVENTS = ReadForm("events", EventOut, EVENT, _embed_event_links)
+STATEMENTS = ReadForm("statements", StatementOut, STATEMENT, _embed_statement_links)

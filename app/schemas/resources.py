@@ -348,12 +348,12 @@ class EventOut(ResourceOut):
     fatalities_low: int | None
     fatalities_best: int | None
     fatalities_high: int | None
-    actors: list[EventActorOut]
-    citations: list[CitationOut]
     source_count: int = Field(description="Distinct sources among the citations.")
     best_reliability: Reliability | None = Field(
         description="Best reliability grade among the cited sources."
     )
+    actors: list[EventActorOut]
+    citations: list[CitationOut]
 
 
 # --- statements --------------------------------------------------------------------------------
@@ -426,21 +426,21 @@ class StatementUpdate(Strict):
 
 
 class StatementOut(ResourceOut):
+    stated_on: date
+    kind: StatementKind
     speaker_id: int
     speaker: ActorBrief
     event_id: int | None
     document_id: int | None
-    stated_on: date
-    kind: StatementKind
-    text: str
-    is_quote: bool
+    reliability: Reliability | None = Field(
+        description="Reliability grade of the document's source, or null."
+    )
     credibility: int
-    mentions: list[ActorBrief]
+    is_quote: bool
     measure: str | None
     value_low: float | None
     value_best: float | None
     value_high: float | None
     unit: str | None
-    reliability: Reliability | None = Field(
-        description="Reliability grade of the document's source, or null."
-    )
+    mentions: list[ActorBrief]
+    text: str

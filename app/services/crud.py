@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ValidationError
@@ -59,48 +59,27 @@ class ResourceSpec:
     model: Any
     create: type[BaseModel]
     save: Callable[[Session, Sequence[Any]], None]
-    view: Callable[[Session, Sequence[Any]], list[Any]]
-    owned: Callable[[Session, Any], dict[str, Any]]
+    form: views.ReadForm
     blockers: tuple[Blocker, ...]
     owned_by: tuple[Any, ...] = ()  # the owner-id column of each table of owned rows
+    detail: views.ReadForm | None = None  # the single read, when it embeds more than a list row
 
 
-def _aliases(session: Session, row: Actor) -> dict[str, Any]:
-    assert row.id is not None
-    return {"aliases": views.aliases_of(session, [row.id])[row.id]}
-
-
-def _event_links(session: Session, row: Event) -> dict[str, Any]:
-    actors = session.execute(
-        sa.select(col(EventActor.actor_id), col(EventActor.role))
-        .where(col(EventActor.event_id) == row.id)
-        .order_by(col(EventActor.position))
-    ).all()
-    citations = session.execute(
-        sa.select(col(Citation.document_id), col(Citation.credibility), col(Citation.excerpt))
-        .where(col(Citation.event_id) == row.id)
-        .order_by(col(Citation.position), col(Citation.id))
-    ).all()
-    return {
-        "actors": [{"actor_id": a.actor_id, "role": a.role} for a in actors],
-        "citations": [dict(c._mapping) for c in citations],
-    }
-
-
-def _mentions(session: Session, row: Statement) -> dict[str, Any]:
-    return {
-        "mentions": list(
-            session.scalars(
-                sa.select(col(StatementMention.actor_id))
-                .where(col(StatementMention.statement_id) == row.id)
-                .order_by(col(StatementMention.position))
-            )
-        )
-    }
-
-
-def _nothing(_: Session, __: Any) -> dict[str, Any]:
-    return {}
+def _as_input(create: type[BaseModel], form: dict[str, Any]) -> dict[str, Any]:
+    """A read form as its create payload: the base a PATCH is merged onto. Embedded rows are
+    cut back to the fields their input takes (an event's actors to `{actor_id, role}`, a
+    statement's mentions to their ids)."""
+    payload: dict[str, Any] = {}
+    for name, info in create.model_fields.items():
+        value = form[name]
+        if isinstance(value, list) and value and isinstance(value[0], dict):
+            item_type = get_args(info.annotation)[0]
+            if isinstance(item_type, type) and issubclass(item_type, BaseModel):
+                value = [{k: item[k] for k in item_type.model_fields} for item in value]
+            else:
+                value = [item["id"] for item in value]
+        payload[name] = value
+    return payload
 
 
 SOURCES = ResourceSpec(
@@ -109,8 +88,7 @@ SOURCES = ResourceSpec(
     Source,
     SourceCreate,
     records.save_sources,
-    views.sources_out,
-    _nothing,
+    views.SOURCES,
     (Blocker("documents", _counter(col(Document.source_id))),),
 )
 DOCUMENTS = ResourceSpec(
@@ -119,8 +97,7 @@ DOCUMENTS = ResourceSpec(
     Document,
     DocumentCreate,
     records.save_documents,
-    views.documents_out,
-    _nothing,
+    views.DOCUMENTS,
     (
         Blocker("event citations", _counter(col(Citation.document_id))),
         Blocker("statements", _counter(col(Statement.document_id))),
@@ -132,8 +109,7 @@ ACTORS = ResourceSpec(
     Actor,
     ActorCreate,
     records.save_actors,
-    views.actors_out,
-    _aliases,
+    views.ACTORS,
     (
         Blocker("events", _counter(col(EventActor.actor_id))),
         Blocker("statements as speaker", _counter(col(Statement.speaker_id))),
@@ -141,6 +117,7 @@ ACTORS = ResourceSpec(
         Blocker("child actors", _counter(col(Actor.parent_id))),
     ),
     (col(ActorAlias.actor_id),),
+    detail=views.ACTOR_DETAIL,
 )
 EVENTS = ResourceSpec(
     "events",
@@ -148,8 +125,7 @@ EVENTS = ResourceSpec(
     Event,
     EventCreate,
     records.save_events,
-    views.events_out,
-    _event_links,
+    views.EVENTS,
     (Blocker("statements", _counter(col(Statement.event_id))),),
     (col(EventActor.event_id), col(Citation.event_id)),
 )
@@ -159,8 +135,7 @@ STATEMENTS = ResourceSpec(
     Statement,
     StatementCreate,
     records.save_statements,
-    views.statements_out,
-    _mentions,
+    views.STATEMENTS,
     (),
     (col(StatementMention.statement_id),),
 )
@@ -174,10 +149,20 @@ def get_row(session: Session, spec: ResourceSpec, row_id: int, *, lock: bool = F
     return row
 
 
-def read_form(session: Session, spec: ResourceSpec, row: Any) -> BaseModel:
-    if spec is ACTORS:
-        return views.actor_detail(session, row)
-    return spec.view(session, [row])[0]
+def read_form(session: Session, spec: ResourceSpec, row: Any) -> dict[str, Any]:
+    """The row as a single read shows it (also what its ETag is computed from)."""
+    form = (spec.detail or spec.form).one(session, row.id)
+    if form is None:
+        raise NotFound(f"no {spec.singular} with id {row.id}")
+    return form
+
+
+def read_one(session: Session, spec: ResourceSpec, row_id: int) -> dict[str, Any]:
+    """A single read by id, or a 404."""
+    form = (spec.detail or spec.form).one(session, row_id)
+    if form is None:
+        raise NotFound(f"no {spec.singular} with id {row_id}")
+    return form
 
 
 def _as_api_error(exc: RecordError) -> APIError:
@@ -201,9 +186,7 @@ def create(session: Session, spec: ResourceSpec, data: BaseModel) -> Any:
 
 def stored_input(session: Session, spec: ResourceSpec, row: Any) -> dict[str, Any]:
     """The row as its create payload: the base a PATCH is merged onto."""
-    owned = spec.owned(session, row)
-    columns = {name: getattr(row, name) for name in spec.create.model_fields if name not in owned}
-    return {**columns, **owned}
+    return _as_input(spec.create, read_form(session, spec, row))
 
 
 def update(session: Session, spec: ResourceSpec, row: Any, changes: dict[str, Any]) -> Any:

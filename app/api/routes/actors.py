@@ -18,7 +18,6 @@ from app.api.routes.common import (
     read_one,
     update_one,
 )
-from app.models import Actor
 from app.queries import views
 from app.queries.filters import ActorFilter, apply_actor_filter
 from app.queries.listing import ACTOR_ORDER, list_page
@@ -41,9 +40,9 @@ def list_actors(
 ) -> Response:
     """Actors, sorted by name case-insensitively."""
     page = list_page(
-        session, Actor, apply_actor_filter, filters, ACTOR_ORDER, "name", limit=limit, cursor=cursor
+        session, views.ACTORS, apply_actor_filter, filters, ACTOR_ORDER, "name", limit=limit, cursor=cursor
     )
-    return page_response(request, views.actors_out(session, page.rows), page.next_cursor)
+    return page_response(request, page.rows, page.next_cursor)
 
 
 @router.get(

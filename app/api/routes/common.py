@@ -21,8 +21,7 @@ WRITE_ERRORS = problem_responses(401, 403, 404, 409, 412, 413, 422, 503)
 
 
 def read_one(request: Request, session: Session, spec: ResourceSpec, row_id: int) -> Response:
-    row = crud.get_row(session, spec, row_id)
-    return json_response(request, crud.read_form(session, spec, row))
+    return json_response(request, crud.read_one(session, spec, row_id))
 
 
 def create_one(request: Request, session: Session, spec: ResourceSpec, data: BaseModel) -> Response:

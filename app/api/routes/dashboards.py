@@ -5,7 +5,6 @@ Registered before the item routes so that `/v1/events/timeline` is not read as a
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -16,29 +15,27 @@ from fastapi.responses import StreamingResponse
 from sqlmodel import col
 
 from app.api.deps import ReadAccess, SessionDep
-from app.api.responses import cache_headers, etag_matches, json_response
+from app.api.responses import cache_headers, etag_matches, is_head, json_response, version_etag
 from app.api.routes.common import ITEM_ERRORS, READ_ERRORS, EventSortParam, StatementSortParam
 from app.api.routes.events import EventFilters, EventId
 from app.core.errors import NotFound, ValidationFailed
 from app.db.session import session_factory
-from app.models import Event, Statement
+from app.models import Event
 from app.queries import views
 from app.queries.aggregates import FacetField, Facets, GroupBy, Interval, Timeline, facets, timeline
 from app.queries.claims import EventClaims, event_claims
 from app.queries.export import (
-    EVENT_COLUMNS,
+    EVENT_CSV,
     MEDIA_TYPES,
-    STATEMENT_COLUMNS,
+    STATEMENT_CSV,
+    CsvLayout,
     ExportFormat,
     csv_stream,
-    event_csv_row,
     geojson_stream,
-    iter_rows,
+    iter_chunks,
     ndjson_stream,
-    statement_csv_row,
 )
 from app.queries.filters import (
-    EventFilter,
     StatementFilter,
     apply_event_filter,
     apply_statement_filter,
@@ -49,10 +46,8 @@ from app.queries.listing import (
     StatementSort,
     event_sort_key,
     statement_sort_key,
-    value_getter,
 )
 from app.queries.pagination import SortKey
-from app.services.changes import latest_seq
 
 router = APIRouter(prefix="/v1", tags=["dashboards"])
 
@@ -109,9 +104,8 @@ def export_events(
 ) -> Response:
     """Every matching event in the list's order, as CSV, NDJSON or GeoJSON."""
     resolve_actor_scope(session, filters)
-    key = event_sort_key(sort)
-    stmt = apply_event_filter(sa.select(Event), filters)
-    return _export(request, session, "events", format, stmt, key, filters)
+    stmt = apply_event_filter(views.EVENTS.select(), filters)
+    return _export(request, session, EVENT_CSV, format, stmt, event_sort_key(sort))
 
 
 @router.get(
@@ -136,48 +130,42 @@ def export_statements(
     if format is ExportFormat.geojson:
         raise ValidationFailed("statements have no coordinates: use csv or ndjson", loc=["query", "format"])
     resolve_actor_scope(session, filters)
-    key = statement_sort_key(sort)
-    stmt = apply_statement_filter(sa.select(Statement), filters)
-    return _export(request, session, "statements", format, stmt, key, filters)
+    stmt = apply_statement_filter(views.STATEMENTS.select(), filters)
+    return _export(request, session, STATEMENT_CSV, format, stmt, statement_sort_key(sort))
 
 
 def _export(
     request: Request,
     session: SessionDep,
-    resource: str,
+    layout: CsvLayout,
     format: ExportFormat,
-    stmt: sa.Select[tuple[object]],
+    stmt: sa.Select[Any],
     key: SortKey,
-    filters: EventFilter | StatementFilter,
 ) -> Response:
     """The ETag is the data version (the change feed's last seq) and the query: no need to
-    produce the file to know whether the client already has it."""
-    version = f"{latest_seq(session)}|{request.url.path}|{request.url.query}"
-    etag = '"' + hashlib.sha256(version.encode()).hexdigest()[:32] + '"'
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    extension = {"csv": "csv", "ndjson": "ndjson", "geojson": "geojson"}[format.value]
+    produce the file to know whether the client already has it, and HEAD produces none."""
+    filename = f"{layout.form.name}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.{format}"
     headers = {
-        "ETag": etag,
-        "Content-Disposition": f'attachment; filename="{resource}-{stamp}.{extension}"',
+        "ETag": version_etag(session, request),
+        "Content-Disposition": f'attachment; filename="{filename}"',
         **cache_headers(),
     }
-    if etag_matches(request.headers.get("if-none-match"), etag):
+    if etag_matches(request.headers.get("if-none-match"), headers["ETag"]):
         return Response(status_code=304, headers=headers)
-    view: Any = views.events_out if resource == "events" else views.statements_out
+    if is_head(request):
+        return Response(media_type=MEDIA_TYPES[format], headers=headers)
 
-    def rows() -> Iterator[bytes]:
+    def pieces() -> Iterator[bytes]:
         with session_factory()() as export_session:
-            items = iter_rows(export_session, stmt, key, view, value_getter(key))
+            chunks = iter_chunks(export_session, layout.form, stmt, key)
             if format is ExportFormat.ndjson:
-                yield from ndjson_stream(items)
+                yield from ndjson_stream(chunks)
             elif format is ExportFormat.geojson:
-                yield from geojson_stream(items)
-            elif resource == "events":
-                yield from csv_stream(items, EVENT_COLUMNS, event_csv_row)
+                yield from geojson_stream(chunks)
             else:
-                yield from csv_stream(items, STATEMENT_COLUMNS, statement_csv_row)
+                yield from csv_stream(chunks, layout)
 
-    return StreamingResponse(rows(), media_type=MEDIA_TYPES[format], headers=headers)
+    return StreamingResponse(pieces(), media_type=MEDIA_TYPES[format], headers=headers)
 
 
 @router.get(

@@ -19,7 +19,6 @@ from app.api.routes.common import (
     read_one,
     update_one,
 )
-from app.models import Event
 from app.queries import views
 from app.queries.filters import EventFilter, apply_event_filter, resolve_actor_scope
 from app.queries.listing import EventSort, event_sort_key, list_page
@@ -46,7 +45,7 @@ def list_events(
     resolve_actor_scope(session, filters)
     page = list_page(
         session,
-        Event,
+        views.EVENTS,
         apply_event_filter,
         filters,
         event_sort_key(sort),
@@ -54,7 +53,7 @@ def list_events(
         limit=limit,
         cursor=cursor,
     )
-    return page_response(request, views.events_out(session, page.rows), page.next_cursor)
+    return page_response(request, page.rows, page.next_cursor)
 
 
 @router.get("/events/{event_id}", response_model=EventOut, responses=ITEM_ERRORS, dependencies=[ReadAccess])

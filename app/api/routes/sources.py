@@ -18,7 +18,6 @@ from app.api.routes.common import (
     read_one,
     update_one,
 )
-from app.models import Document, Source
 from app.queries import views
 from app.queries.filters import (
     DocumentFilter,
@@ -55,7 +54,7 @@ def list_sources(
     """Sources, sorted by name case-insensitively."""
     page = list_page(
         session,
-        Source,
+        views.SOURCES,
         apply_source_filter,
         filters,
         SOURCE_ORDER,
@@ -63,7 +62,7 @@ def list_sources(
         limit=limit,
         cursor=cursor,
     )
-    return page_response(request, views.sources_out(session, page.rows), page.next_cursor)
+    return page_response(request, page.rows, page.next_cursor)
 
 
 @router.get(
@@ -121,7 +120,7 @@ def list_documents(
     """Documents, newest `published_on` first (undated last), then by id descending."""
     page = list_page(
         session,
-        Document,
+        views.DOCUMENTS,
         apply_document_filter,
         filters,
         DOCUMENT_ORDER,
@@ -129,7 +128,7 @@ def list_documents(
         limit=limit,
         cursor=cursor,
     )
-    return page_response(request, views.documents_out(session, page.rows), page.next_cursor)
+    return page_response(request, page.rows, page.next_cursor)
 
 
 @router.get(

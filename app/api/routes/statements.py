@@ -19,7 +19,6 @@ from app.api.routes.common import (
     read_one,
     update_one,
 )
-from app.models import Statement
 from app.queries import views
 from app.queries.filters import StatementFilter, apply_statement_filter, resolve_actor_scope
 from app.queries.listing import StatementSort, list_page, statement_sort_key
@@ -50,7 +49,7 @@ def list_statements(
     resolve_actor_scope(session, filters)
     page = list_page(
         session,
-        Statement,
+        views.STATEMENTS,
         apply_statement_filter,
         filters,
         statement_sort_key(sort),
@@ -58,7 +57,7 @@ def list_statements(
         limit=limit,
         cursor=cursor,
     )
-    return page_response(request, views.statements_out(session, page.rows), page.next_cursor)
+    return page_response(request, page.rows, page.next_cursor)
 
 
 @router.get(
