@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import urlencode
 
 import orjson
 from fastapi import Request, Response
@@ -79,8 +80,10 @@ def json_response(
 
 
 def next_link(request: Request, cursor: str) -> str:
-    url = request.url.remove_query_params("cursor").include_query_params(cursor=cursor)
-    return f'<{url}>; rel="next"'
+    """The same query with the next cursor (one pass over the parameters, no URL re-parsing)."""
+    query = [(name, value) for name, value in request.query_params.multi_items() if name != "cursor"]
+    query.append(("cursor", cursor))
+    return f'<{request.url.replace(query=urlencode(query))}>; rel="next"'
 
 
 def page_response(request: Request, items: Sequence[dict[str, Any]], next_cursor: str | None) -> Response:

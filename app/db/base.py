@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement
+from sqlalchemy.sql.visitors import InternalTraversal
 from sqlmodel import SQLModel
 
 NAMING_CONVENTION = {
@@ -121,4 +123,54 @@ def _any_of_postgresql(element: any_of, compiler: Any, **kw: Any) -> str:
     from sqlalchemy.dialects.postgresql import ARRAY
 
     array = sa.bindparam(None, element.values, type_=ARRAY(element.column.type))
+    return str(compiler.process(element.column == sa.any_(array), **kw))
+
+
+class in_param(sa.sql.expression.ColumnElement[bool]):  # reads like the SQL it becomes
+    """`column IN (:name)` with the list given at execution, so one prebuilt statement serves
+    every page: no per-call statement building or cache-key work over the values. The list is
+    one parameter: a PostgreSQL array (`column = ANY(:name)`), or on SQLite a JSON array read by
+    `json_each` (an expanding IN would rewrite the SQL text on every execution)."""
+
+    type = sa.Boolean()
+    inherit_cache = True
+    _is_implicitly_boolean = True
+    _traverse_internals = [
+        ("column", InternalTraversal.dp_clauseelement),
+        ("name", InternalTraversal.dp_string),
+    ]
+
+    def __init__(self, column: Any, name: str = "ids") -> None:
+        self.column = column
+        self.name = name
+
+
+class JsonList(sa.TypeDecorator[list[Any]]):
+    """A list bound as one JSON text parameter (for SQLite's `json_each`)."""
+
+    impl = sa.String()
+    cache_ok = True
+
+    def process_bind_param(self, value: list[Any] | None, dialect: sa.Dialect) -> str | None:
+        return None if value is None else orjson.dumps(value).decode()
+
+
+@compiles(in_param, "sqlite")
+def _in_param_sqlite(element: in_param, compiler: Any, **kw: Any) -> str:
+    values: Any = sa.select(sa.column("value")).select_from(
+        sa.func.json_each(sa.bindparam(element.name, type_=JsonList())).table_valued("value")
+    )
+    return str(compiler.process(element.column.in_(values.scalar_subquery()), **kw))
+
+
+@compiles(in_param)
+def _in_param_default(element: in_param, compiler: Any, **kw: Any) -> str:
+    return str(compiler.process(element.column.in_(sa.bindparam(element.name, expanding=True)), **kw))
+
+
+@compiles(in_param, "postgresql")
+def _in_param_postgresql(element: in_param, compiler: Any, **kw: Any) -> str:
+    from sqlalchemy.dialects.postgresql import ARRAY
+
+    array = sa.bindparam(element.name, type_=ARRAY(element.column.type))
     return str(compiler.process(element.column == sa.any_(array), **kw))
