@@ -85,12 +85,14 @@ class Citation(SQLModel, table=True):
     __table_args__ = (
         check("credibility >= 1 AND credibility <= 6", "credibility"),
         sa.Index("ix_citation_event_id_document_id", "event_id", "document_id"),
+        # documents to the events they cite, index-only: the source facet joins through it
+        sa.Index("ix_citation_document_id_event_id", "document_id", "event_id"),
         NO_ID_REUSE,
     )
 
     id: int | None = Field(default=None, primary_key=True)
     event_id: int = Field(sa_column=sa.Column(sa.ForeignKey("event.id", ondelete="CASCADE"), nullable=False))
-    document_id: int = Field(foreign_key="document.id", index=True)
+    document_id: int = Field(foreign_key="document.id")
     credibility: int = 6
     excerpt: str | None = None
     position: int = 0

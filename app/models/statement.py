@@ -26,7 +26,17 @@ class Statement(ResourceRow, table=True):
             "value_needs_measure",
         ),
         sa.Index("ix_statement_stated_on_id", "stated_on", "id"),
-        sa.Index("ix_statement_event_id_measure", "event_id", "measure"),
+        # an event's claims grouped by measure and unit, with their values: the contested test
+        # (group, max of lows, min of highs) reads this index alone
+        sa.Index(
+            "ix_statement_event_id_measure_unit_values",
+            "event_id",
+            "measure",
+            "unit",
+            "value_low",
+            "value_best",
+            "value_high",
+        ),
         NO_ID_REUSE,
     )
 

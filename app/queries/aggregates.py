@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any
@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.expression import FunctionElement
 from sqlmodel import col
 
@@ -120,45 +120,77 @@ class Timeline(BaseModel):
 
 
 def timeline(session: Session, f: EventFilter, interval: Interval, group_by: GroupBy | None) -> Timeline:
-    columns: Any = sa.select(
-        col(Event.id).label("event_id"),
-        col(Event.start_date),
-        col(Event.type),
-        col(Event.country),
-        col(Event.fatalities_low),
-        col(Event.fatalities_best),
-        col(Event.fatalities_high),
-    )
-    matching = apply_event_filter(columns, f).subquery("matching")
-    period = period_start(interval, matching.c.start_date).label("period")
-    key: Any = sa.null()
-    source: Any = matching
-    if group_by is GroupBy.type:
-        key = matching.c.type
-    elif group_by is GroupBy.country:
-        key = matching.c.country
-    elif group_by is GroupBy.actor:
-        pairs = sa.select(col(EventActor.event_id), col(EventActor.actor_id)).distinct().subquery("pairs")
-        source = matching.join(pairs, pairs.c.event_id == matching.c.event_id).join(
-            Actor, col(Actor.id) == pairs.c.actor_id
-        )
-        key = col(Actor.name)
-    stmt = sa.select(
-        period,
-        key.label("key"),
-        sa.func.count().label("events"),
-        *(
-            sa.func.coalesce(sa.func.sum(sa.func.coalesce(matching.c[name], 0)), 0).label(name)
-            for name in ("fatalities_low", "fatalities_best", "fatalities_high")
-        ),
-    ).select_from(source)
-    if group_by is not None:
-        stmt = stmt.where(key.is_not(None))
-        stmt = stmt.group_by(period, key)
-    else:
-        stmt = stmt.group_by(period)
-    found = {(_as_date(row.period), row.key): row for row in session.execute(stmt)}
+    """One grouped query straight over the filtered events (no subquery to join back through)."""
+    found = {
+        (_as_date(row.period), row.key): row
+        for row in session.execute(_timeline_query(f, interval, group_by))
+    }
     return Timeline(interval=interval, buckets=list(_fill(found, interval, group_by is not None)))
+
+
+FATALITIES = ("fatalities_low", "fatalities_best", "fatalities_high")
+
+
+def _sums(column_of: Callable[[str], Any]) -> list[Any]:
+    """Fatality sums in which a null counts as 0."""
+    return [
+        sa.func.coalesce(sa.func.sum(sa.func.coalesce(column_of(name), 0)), 0).label(name)
+        for name in FATALITIES
+    ]
+
+
+def _timeline_query(f: EventFilter, interval: Interval, group_by: GroupBy | None) -> Any:
+    if group_by is GroupBy.actor:
+        # An actor can take part in one event in several roles: count each (event, actor) once.
+        # The link is aliased so that an actor filter's own EXISTS over event_actor stays whole.
+        link = aliased(EventActor, name="link")
+        pairs = (
+            apply_event_filter(
+                sa.select(
+                    col(link.actor_id),
+                    col(Event.id).label("event_id"),
+                    col(Event.start_date),
+                    *(col(getattr(Event, name)) for name in FATALITIES),
+                )
+                .select_from(Event)
+                .join(link, col(link.event_id) == col(Event.id)),
+                f,
+            )
+            .distinct()
+            .subquery("pairs")
+        )
+        period = period_start(interval, pairs.c.start_date).label("period")
+        per_actor = (
+            sa.select(
+                period, pairs.c.actor_id, sa.func.count().label("events"), *_sums(lambda name: pairs.c[name])
+            )
+            .group_by(period, pairs.c.actor_id)
+            .subquery("per_actor")
+        )
+        return sa.select(
+            per_actor.c.period,
+            col(Actor.name).label("key"),
+            per_actor.c.events,
+            *(per_actor.c[name] for name in FATALITIES),
+        ).join(Actor, col(Actor.id) == per_actor.c.actor_id)
+    period = period_start(interval, col(Event.start_date)).label("period")
+    key: Any = sa.null()
+    if group_by is GroupBy.type:
+        key = col(Event.type)
+    elif group_by is GroupBy.country:
+        key = col(Event.country)
+    stmt = apply_event_filter(
+        sa.select(
+            period,
+            key.label("key"),
+            sa.func.count().label("events"),
+            *_sums(lambda name: col(getattr(Event, name))),
+        ),
+        f,
+    )
+    if group_by is None:
+        return stmt.group_by(period)
+    return stmt.where(key.is_not(None)).group_by(period, key)
 
 
 def _fill(found: dict[tuple[date, Any], Any], interval: Interval, grouped: bool) -> Iterable[Bucket]:
@@ -205,46 +237,53 @@ class Facets(BaseModel):
 
 
 def facets(session: Session, f: EventFilter, fields: list[FacetField], size: int) -> Facets:
-    matching = apply_event_filter(sa.select(col(Event.id)), f).subquery("matching")
     result: dict[str, list[FacetValue]] = {}
     for field in dict.fromkeys(fields):
-        result[field.value] = _facet(session, matching, field, size)
+        result[field.value] = _facet(session, f, field, size)
     return Facets(facets=result)
 
 
-def _facet(session: Session, matching: Any, field: FacetField, size: int) -> list[FacetValue]:
-    count = sa.func.count(sa.distinct(matching.c.id)).label("count")
-    stmt: Any
+def _matching_ids(f: EventFilter) -> Any | None:
+    """The ids of the matching events, or None when the filter matches every event."""
+    ids: Any = sa.select(col(Event.id))
+    stmt = apply_event_filter(ids, f)
+    return None if stmt.whereclause is None else stmt
+
+
+def _facet(session: Session, f: EventFilter, field: FacetField, size: int) -> list[FacetValue]:
+    """One grouped query per field over the narrowest table that holds the value.
+
+    Type and country are columns of the event itself: a plain count of the filtered events.
+    An event can list one actor in several roles, and cite several documents of one source, so
+    those two count distinct events, grouped on the link table alone; names are joined to the
+    top `size` ids only.
+    """
     if field in (FacetField.type, FacetField.country):
         column = col(Event.type) if field is FacetField.type else col(Event.country)
-        stmt = (
-            sa.select(column.label("value"), count)
-            .select_from(matching)
-            .join(Event, col(Event.id) == matching.c.id)
-            .where(column.is_not(None))
-            .group_by(column)
-        )
-        value_order: Any = column
-        rows = session.execute(stmt.order_by(count.desc(), value_order).limit(size))
+        count = sa.func.count().label("count")
+        grouped: Any = sa.select(column.label("value"), count)
+        stmt = apply_event_filter(grouped, f).where(column.is_not(None)).group_by(column)
+        rows = session.execute(stmt.order_by(count.desc(), column).limit(size))
         return [FacetValue(value=row.value, count=row.count) for row in rows]
+    matching = _matching_ids(f)
     if field is FacetField.actor:
-        stmt = (
-            sa.select(col(Actor.id).label("value"), col(Actor.name).label("name"), count)
-            .select_from(matching)
-            .join(EventActor, col(EventActor.event_id) == matching.c.id)
-            .join(Actor, col(Actor.id) == col(EventActor.actor_id))
-            .group_by(col(Actor.id), col(Actor.name))
-        )
-        value_order = col(Actor.id)
+        value = col(EventActor.actor_id)
+        event_id = col(EventActor.event_id)
+        links: Any = sa.select(value.label("value"), sa.func.count(sa.distinct(event_id)).label("count"))
+        named: Any = Actor
     else:
-        stmt = (
-            sa.select(col(Source.id).label("value"), col(Source.name).label("name"), count)
-            .select_from(matching)
-            .join(Citation, col(Citation.event_id) == matching.c.id)
-            .join(Document, col(Document.id) == col(Citation.document_id))
-            .join(Source, col(Source.id) == col(Document.source_id))
-            .group_by(col(Source.id), col(Source.name))
+        value = col(Document.source_id)
+        event_id = col(Citation.event_id)
+        links = sa.select(value.label("value"), sa.func.count(sa.distinct(event_id)).label("count")).join(
+            Document, col(Document.id) == col(Citation.document_id)
         )
-        value_order = col(Source.id)
-    rows = session.execute(stmt.order_by(count.desc(), value_order).limit(size))
-    return [FacetValue(value=row.value, name=row.name, count=row.count) for row in rows]
+        named = Source
+    if matching is not None:
+        links = links.where(event_id.in_(matching))
+    counts = links.group_by(value).order_by(sa.desc("count"), value).limit(size).subquery("counts")
+    stmt = (
+        sa.select(counts.c.value, col(named.name).label("name"), counts.c.count)
+        .join(named, col(named.id) == counts.c.value)
+        .order_by(counts.c.count.desc(), counts.c.value)
+    )
+    return [FacetValue(value=row.value, name=row.name, count=row.count) for row in session.execute(stmt)]
