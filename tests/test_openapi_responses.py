@@ -304,7 +304,7 @@ def test_every_read_answer_matches_the_published_schemas(
 ) -> None:
     reader = Reader(client, contract)
     read_everything(reader)
-    assert reader.checked > 300  # the walk really validated something
+    assert reader.checked > 150  # the walk really validated something
     # Every GET route has a case: a new route without one fails here.
     routes = get_routes(client)
     documented = {path for path, operations in contract.document["paths"].items() if "get" in operations}
