@@ -18,6 +18,7 @@ import re
 import zlib
 from dataclasses import dataclass, field
 
+import anyio
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -29,6 +30,7 @@ COMPRESSIBLE_TYPES = frozenset(
     {"application/json", "application/x-ndjson", "application/javascript", "application/xml"}
 )
 UNLISTED_IDENTITY = 0.001
+OFFLOAD_BYTES = 128 * 1024
 NO_BODY_STATUSES = frozenset({204, 205, 304})
 ENTITY_TAG = re.compile(r'\s*(W/)?"([^"]*)"\s*(?:,|$)')
 
@@ -230,7 +232,12 @@ class _Exchange:
                 return
             if not more and not self.streaming:
                 # The whole body at once: compress it and give its exact length.
-                compressed = encoder_for(coding, self.level).last(body)
+                encoder = encoder_for(coding, self.level)
+                if len(body) >= OFFLOAD_BYTES:
+                    # zlib lets go of the GIL: a big page must not stall the event loop.
+                    compressed = await anyio.to_thread.run_sync(encoder.last, body)
+                else:
+                    compressed = encoder.last(body)
                 self._mark_encoded(self.headers, coding)
                 self.headers["Content-Length"] = str(len(compressed))
                 await self.send(self.start)

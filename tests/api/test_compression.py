@@ -364,3 +364,14 @@ def test_gzip_levels_are_configurable(monkeypatch: pytest.MonkeyPatch, database_
         get_settings()
     monkeypatch.delenv("GZIP_LEVEL")
     get_settings.cache_clear()
+
+
+def test_a_big_whole_body_round_trips_with_its_exact_length() -> None:
+    """Over 128 KiB the body is compressed in a worker thread; the answer is the same."""
+    big = b"[" + b",".join(b'{"n":%d}' % n for n in range(40_000)) + b"]"
+    headers = [JSON_TYPE, (b"content-length", str(len(big)).encode()), (b"etag", b'"big"')]
+    answer = call(CompressionMiddleware(fixed(200, headers, [big])), "/", GZIP)
+    assert answer.headers["content-encoding"] == "gzip"
+    assert int(answer.headers["content-length"]) == len(answer.body)
+    assert answer.headers["etag"] == '"big-gzip"'
+    assert gzip.decompress(answer.body) == big
