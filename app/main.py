@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
+from app.api.compression import CompressionMiddleware
 from app.api.middleware import BodyLimitMiddleware, HeadMiddleware, RequestIdMiddleware
 from app.api.routes import actors, bulk, dashboards, events, health, sources, statements
 from app.core.config import get_settings
@@ -42,6 +43,7 @@ def create_app() -> FastAPI:
         app.include_router(module.router)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(HeadMiddleware)
+    app.add_middleware(CompressionMiddleware, **settings.compression_options)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origin_list,

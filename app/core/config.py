@@ -1,7 +1,9 @@
 """Settings from environment variables (and an optional `.env` file)."""
 
 from functools import lru_cache
+from typing import Any
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///./data/conflict-events.db"
@@ -17,10 +19,24 @@ class Settings(BaseSettings):
     cors_origins: str = "*"
     cache_max_age: int = 60
     max_body_bytes: int = 52_428_800
+    compression: bool = True
+    compression_min_bytes: int = 1024
+    gzip_level: int = Field(default=6, ge=1, le=9)
+    gzip_stream_level: int = Field(default=1, ge=1, le=9)
 
     @property
     def cors_origin_list(self) -> list[str]:
         return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
+
+    @property
+    def compression_options(self) -> dict[str, Any]:
+        """Keyword arguments of CompressionMiddleware (outside HEAD handling, inside CORS)."""
+        return {
+            "enabled": self.compression,
+            "min_bytes": self.compression_min_bytes,
+            "level": self.gzip_level,
+            "stream_level": self.gzip_stream_level,
+        }
 
     @property
     def is_embedded_default(self) -> bool:
