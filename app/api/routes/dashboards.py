@@ -152,8 +152,8 @@ def _export(
     }
     if etag_matches(request.headers.get("if-none-match"), headers["ETag"]):
         return Response(status_code=304, headers=headers)
-    if is_head(request):
-        return Response(media_type=MEDIA_TYPES[format], headers=headers)
+    if is_head(request):  # the headers of the stream, so compression announces the same
+        return StreamingResponse(iter(()), media_type=MEDIA_TYPES[format], headers=headers)
 
     def pieces() -> Iterator[bytes]:
         with session_factory()() as export_session:
