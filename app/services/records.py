@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import SQLModel, col
 
 from app.db.base import any_of, fold, utcnow
-from app.db.bulk import bulk_insert
+from app.db.bulk import allocate_ids, bulk_insert
 from app.models import (
     Actor,
     ActorAlias,
@@ -88,19 +88,6 @@ def _differs(row: Any, values: dict[str, Any]) -> bool:
     return row is None or any(getattr(row, name) != value for name, value in values.items())
 
 
-def _allocate_ids(session: Session, model: Any, count: int) -> list[int] | None:
-    """On PostgreSQL, draw ids from the table's sequence in one query, so new rows can be
-    inserted with a plain (pipelined) executemany instead of a huge INSERT … RETURNING."""
-    if session.get_bind().dialect.name != "postgresql":
-        return None
-    return list(
-        session.scalars(
-            sa.text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :count)"),
-            {"table": model.__tablename__, "count": count},
-        )
-    )
-
-
 def _persist(
     session: Session,
     model: Any,
@@ -115,13 +102,10 @@ def _persist(
     new = [(item, row) for item, row in zip(items, values, strict=True) if item.row is None]
     if new:
         rows = [{**row, "created_at": now, "updated_at": now} for _, row in new]
-        ids = _allocate_ids(session, model, len(rows))
-        if ids is None:
-            ids = list(
-                session.scalars(sa.insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
-            )
-        else:
-            bulk_insert(session, table, [{"id": i, **row} for row, i in zip(rows, ids, strict=True)])
+        # Ids drawn up front let the rows go in as one bulk insert: an INSERT … RETURNING is
+        # executed row by row on SQLite.
+        ids = allocate_ids(session, table, len(rows))
+        bulk_insert(session, table, [{"id": i, **row} for row, i in zip(rows, ids, strict=True)])
         for (item, _), new_id in zip(new, ids, strict=True):
             item.id, item.outcome = new_id, CREATED
     stale = [
