@@ -66,13 +66,13 @@ def bulk_insert(session: Session, table: sa.Table, rows: Sequence[dict[str, Any]
         _memoised(table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) for name in columns
     ]
     statement = f'INSERT INTO "{table.name}" ({column_list}) VALUES ({", ".join("?" * len(columns))})'
-    values = [
-        tuple(
-            row[name] if convert is None else convert(row[name])
-            for name, convert in zip(columns, converters, strict=True)
-        )
-        for row in rows
+    # Column by column, then zipped into row tuples: a few list comprehensions instead of a
+    # generator per row.
+    by_column = [
+        [row[name] for row in rows] if convert is None else [convert(row[name]) for row in rows]
+        for name, convert in zip(columns, converters, strict=True)
     ]
+    values = list(zip(*by_column, strict=True))
     try:
         raw.executemany(statement, values)
     except sqlite3.Error as exc:

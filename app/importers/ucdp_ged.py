@@ -1184,12 +1184,21 @@ def import_ucdp_ged(
     summary = ImportSummary()
     adopted = summary.adopted
 
+    # Sources and actors this run has committed, as committed. Every batch carries the ones its
+    # rows cite (about 500 per 1,000 rows, nearly all of them seen before); sending each only
+    # once per run saves a fifth of the loading. Counts then report each one once per run.
+    committed: dict[str, Record] = {}
+
     def load(dataset: Dataset) -> None:
         dataset = dict(dataset)  # adoption replaces whole lists and the records it changes
+        for kind in ("sources", "actors"):
+            dataset[kind] = [r for r in dataset[kind] if committed.get(r["ref"]) != r]
         with session_factory() as session:
             _adopt_existing(session, dataset, adopted)
             report = load_dataset(session, dataset)
             session.commit()
+        for kind in ("sources", "actors"):
+            committed.update((record["ref"], record) for record in dataset[kind])
         summary.add_counts(report)
 
     def flush(batch: _ParsedBatch) -> None:
