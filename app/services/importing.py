@@ -9,13 +9,14 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
 
 from app.db.session import get_engine, session_factory
-from app.importers.ucdp_ged import ImportSummary, UcdpFormatError, import_ucdp_ged
+from app.importers.ucdp_ged import ImportSummary, UcdpFormatError, UcdpImportError, import_ucdp_ged
 
 MAX_LISTED = 50
 
 
 def run_ucdp_import(path: Path, *, batch_size: int = 1000, interactive: bool = False) -> int:
-    """Import a GED CSV; 0 when every row was imported, 1 when any was skipped, 2 on a bad file."""
+    """Import a GED CSV; 0 when every row was imported, 1 when any was skipped, 2 on a bad file
+    or when the import could not finish (batches committed before stay)."""
     err = Console(stderr=True, highlight=False)
     factory = session_factory(write=True)
     try:
@@ -37,8 +38,8 @@ def run_ucdp_import(path: Path, *, batch_size: int = 1000, interactive: bool = F
                 )
         else:
             summary = import_ucdp_ged(path, factory, batch_size=batch_size)
-    except UcdpFormatError as exc:
-        err.print(f"error: {path}: {exc}")
+    except (UcdpFormatError, UcdpImportError) as exc:
+        err.print(f"error: {path}: {exc}", markup=False, soft_wrap=True)
         return 2
     refresh_statistics()
     report(summary, err)

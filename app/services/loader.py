@@ -85,6 +85,28 @@ def rows_by_ref(session: Session, model: Any, refs: Sequence[str]) -> dict[str, 
     return rows
 
 
+class _RefIds:
+    """Ref to id per resource within one load: rows this load has just saved are known without a
+    query (an import batch's events cite the documents saved a moment before)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.known: dict[Any, dict[str, int]] = {}
+
+    def add(self, model: Any, saved: dict[str, int]) -> None:
+        self.known.setdefault(model, {}).update(saved)
+
+    def get(self, model: Any, refs: set[str]) -> dict[str, int]:
+        known = self.known.setdefault(model, {})
+        found = {ref: known[ref] for ref in refs if ref in known}
+        missing = refs - found.keys()
+        if missing:
+            queried = ref_ids(self.session, model, missing)
+            known.update(queried)
+            found.update(queried)
+        return found
+
+
 class _Records:
     """One resource's records from the file, checked for shape and duplicate refs."""
 
@@ -147,7 +169,9 @@ def _save(
     model: Any,
     save: Callable[[Session, Sequence[Any]], None],
     report: LoadReport,
-) -> None:
+) -> dict[str, int]:
+    """Write the records; returns the id of each by ref (so later lookups need no query)."""
+    saved: dict[str, int] = {}
     for chunk in _chunks(prepared):
         stored = rows_by_ref(session, model, [data.ref for _, data in chunk])
         items: list[Item[Any, Any]] = [Item(stored.get(data.ref), data) for _, data in chunk]
@@ -157,6 +181,9 @@ def _save(
             raise records.fail(chunk[exc.index][0], _file_field(exc.field), exc.message) from None
         for item in items:
             report[records.resource][item.outcome] += 1
+            if item.data.ref is not None and item.id is not None:
+                saved[item.data.ref] = item.id
+    return saved
 
 
 def _refs_wanted(records: list[dict[str, Any]], *keys: str) -> set[str]:
@@ -182,21 +209,22 @@ def load_dataset(session: Session, dataset: Any) -> LoadReport:
             f"unknown key; expected some of {', '.join(RESOURCES)}",
         )
     report = empty_report()
-    _load_sources(session, _Records("sources", dataset.get("sources")), report)
-    _load_documents(session, _Records("documents", dataset.get("documents")), report)
-    _load_actors(session, _Records("actors", dataset.get("actors")), report)
-    _load_events(session, _Records("events", dataset.get("events")), report)
-    _load_statements(session, _Records("statements", dataset.get("statements")), report)
+    ids = _RefIds(session)
+    _load_sources(session, _Records("sources", dataset.get("sources")), report, ids)
+    _load_documents(session, _Records("documents", dataset.get("documents")), report, ids)
+    _load_actors(session, _Records("actors", dataset.get("actors")), report, ids)
+    _load_events(session, _Records("events", dataset.get("events")), report, ids)
+    _load_statements(session, _Records("statements", dataset.get("statements")), report, ids)
     return report
 
 
-def _load_sources(session: Session, records: _Records, report: LoadReport) -> None:
+def _load_sources(session: Session, records: _Records, report: LoadReport, ids: _RefIds) -> None:
     prepared = [(r, _validate(records, r, SourceCreate)) for r in records.records]
-    _save(session, records, prepared, Source, save_sources, report)
+    ids.add(Source, _save(session, records, prepared, Source, save_sources, report))
 
 
-def _load_documents(session: Session, records: _Records, report: LoadReport) -> None:
-    sources = ref_ids(session, Source, _refs_wanted(records.records, "source"))
+def _load_documents(session: Session, records: _Records, report: LoadReport, ids: _RefIds) -> None:
+    sources = ids.get(Source, _refs_wanted(records.records, "source"))
     prepared = []
     for record in records.records:
         data = dict(record)
@@ -204,10 +232,10 @@ def _load_documents(session: Session, records: _Records, report: LoadReport) -> 
             raise records.fail(record, "source", "a document needs the ref of its source")
         data["source_id"] = _reference(records, data, "source", sources, "source")
         prepared.append((record, _validate(records, data, DocumentCreate)))
-    _save(session, records, prepared, Document, save_documents, report)
+    ids.add(Document, _save(session, records, prepared, Document, save_documents, report))
 
 
-def _load_actors(session: Session, records: _Records, report: LoadReport) -> None:
+def _load_actors(session: Session, records: _Records, report: LoadReport, ids: _RefIds) -> None:
     """Parents first: an actor may name a parent defined later in the same file."""
     in_file = {r["ref"]: r for r in records.records}
     depth: dict[str, int] = {}
@@ -223,7 +251,7 @@ def _load_actors(session: Session, records: _Records, report: LoadReport) -> Non
 
     for ref in in_file:
         level(ref)
-    known = ref_ids(session, Actor, _refs_wanted(records.records, "parent") - set(in_file))
+    known = ids.get(Actor, _refs_wanted(records.records, "parent") - set(in_file))
     for current in range(max(depth.values(), default=-1) + 1):
         prepared = []
         for record in records.records:
@@ -232,11 +260,12 @@ def _load_actors(session: Session, records: _Records, report: LoadReport) -> Non
             data = dict(record)
             data["parent_id"] = _reference(records, data, "parent", known, "actor")
             prepared.append((record, _validate(records, data, ActorCreate)))
-        _save(session, records, prepared, Actor, save_actors, report)
-        known.update(ref_ids(session, Actor, {r["ref"] for r, _ in prepared}))
+        saved = _save(session, records, prepared, Actor, save_actors, report)
+        ids.add(Actor, saved)
+        known.update(saved)
 
 
-def _load_events(session: Session, records: _Records, report: LoadReport) -> None:
+def _load_events(session: Session, records: _Records, report: LoadReport, ids: _RefIds) -> None:
     actor_refs: set[str] = set()
     document_refs: set[str] = set()
     for record in records.records:
@@ -247,8 +276,8 @@ def _load_events(session: Session, records: _Records, report: LoadReport) -> Non
             for link in record.get(key) or []:
                 if isinstance(link, dict) and isinstance(link.get(inner), str):
                     into.add(link[inner])
-    actors = ref_ids(session, Actor, actor_refs)
-    documents = ref_ids(session, Document, document_refs)
+    actors = ids.get(Actor, actor_refs)
+    documents = ids.get(Document, document_refs)
     prepared = []
     for record in records.records:
         data = dict(record)
@@ -275,18 +304,18 @@ def _load_events(session: Session, records: _Records, report: LoadReport) -> Non
                 converted.append(link)
             data[key] = converted
         prepared.append((record, _validate(records, data, EventCreate)))
-    _save(session, records, prepared, Event, save_events, report)
+    ids.add(Event, _save(session, records, prepared, Event, save_events, report))
 
 
-def _load_statements(session: Session, records: _Records, report: LoadReport) -> None:
+def _load_statements(session: Session, records: _Records, report: LoadReport, ids: _RefIds) -> None:
     actor_refs = _refs_wanted(records.records, "speaker")
     for record in records.records:
         mentions = record.get("mentions") or []
         if isinstance(mentions, list):
             actor_refs |= {m for m in mentions if isinstance(m, str)}
-    actors = ref_ids(session, Actor, actor_refs)
-    events = ref_ids(session, Event, _refs_wanted(records.records, "event"))
-    documents = ref_ids(session, Document, _refs_wanted(records.records, "document"))
+    actors = ids.get(Actor, actor_refs)
+    events = ids.get(Event, _refs_wanted(records.records, "event"))
+    documents = ids.get(Document, _refs_wanted(records.records, "document"))
     prepared = []
     for record in records.records:
         data = dict(record)
@@ -298,11 +327,11 @@ def _load_statements(session: Session, records: _Records, report: LoadReport) ->
         mentions = data.pop("mentions", None) or []
         if not isinstance(mentions, list):
             raise records.fail(record, "mentions", "must be an array of actor refs")
-        ids = []
+        mentioned = []
         for position, ref in enumerate(mentions):
             if not isinstance(ref, str) or ref not in actors:
                 raise records.fail(record, f"mentions.{position}", f"no actor has ref {ref!r}")
-            ids.append(actors[ref])
-        data["mentions"] = ids
+            mentioned.append(actors[ref])
+        data["mentions"] = mentioned
         prepared.append((record, _validate(records, data, StatementCreate)))
-    _save(session, records, prepared, Statement, save_statements, report)
+    ids.add(Statement, _save(session, records, prepared, Statement, save_statements, report))

@@ -9,10 +9,11 @@ queues a change-feed entry for each row it creates or alters.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Generic, TypeVar
+from functools import cache
+from typing import Any, Generic, TypeVar, get_args
 
 import sqlalchemy as sa
 from pydantic import BaseModel
@@ -20,7 +21,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import SQLModel, col
 
 from app.db.base import any_of, fold, utcnow
-from app.db.bulk import bulk_insert
+from app.db.bulk import allocate_ids, bulk_insert
 from app.models import (
     Actor,
     ActorAlias,
@@ -73,32 +74,36 @@ class Item(Generic[RowT, DataT]):
             self.id = self.row.id
 
 
-def _plain(value: Any) -> Any:
-    return value.value if isinstance(value, Enum) else value
-
-
 def _columns(data: BaseModel, exclude: set[str] | None = None, **extra: Any) -> dict[str, Any]:
     """A record's column values, enums as their plain strings."""
-    values = {name: _plain(value) for name, value in data.model_dump(exclude=exclude).items()}
+    values = data.model_dump(exclude=exclude)
+    for name in _enum_fields(type(data)):
+        value = values.get(name)
+        if isinstance(value, Enum):
+            values[name] = value.value
     values.update(extra)
     return values
 
 
+@cache
+def _enum_fields(model: type[BaseModel]) -> tuple[str, ...]:
+    """The fields that may hold an enum member (checked per value only there: an import calls
+    `_columns` a quarter of a million times)."""
+    return tuple(
+        name
+        for name, info in model.model_fields.items()
+        if any(isinstance(t, type) and issubclass(t, Enum) for t in _leaf_types(info.annotation))
+    )
+
+
+def _leaf_types(annotation: Any) -> Iterator[Any]:
+    yield annotation
+    for argument in get_args(annotation):
+        yield from _leaf_types(argument)
+
+
 def _differs(row: Any, values: dict[str, Any]) -> bool:
     return row is None or any(getattr(row, name) != value for name, value in values.items())
-
-
-def _allocate_ids(session: Session, model: Any, count: int) -> list[int] | None:
-    """On PostgreSQL, draw ids from the table's sequence in one query, so new rows can be
-    inserted with a plain (pipelined) executemany instead of a huge INSERT … RETURNING."""
-    if session.get_bind().dialect.name != "postgresql":
-        return None
-    return list(
-        session.scalars(
-            sa.text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :count)"),
-            {"table": model.__tablename__, "count": count},
-        )
-    )
 
 
 def _persist(
@@ -114,14 +119,17 @@ def _persist(
     now = utcnow()
     new = [(item, row) for item, row in zip(items, values, strict=True) if item.row is None]
     if new:
-        rows = [{**row, "created_at": now, "updated_at": now} for _, row in new]
-        ids = _allocate_ids(session, model, len(rows))
-        if ids is None:
-            ids = list(
-                session.scalars(sa.insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
-            )
-        else:
-            bulk_insert(session, table, [{"id": i, **row} for row, i in zip(rows, ids, strict=True)])
+        # Ids drawn up front let the rows go in as one bulk insert: an INSERT … RETURNING is
+        # executed row by row on SQLite.
+        ids = allocate_ids(session, table, len(new))
+        bulk_insert(
+            session,
+            table,
+            [
+                {"id": i, **row, "created_at": now, "updated_at": now}
+                for (_, row), i in zip(new, ids, strict=True)
+            ],
+        )
         for (item, _), new_id in zip(new, ids, strict=True):
             item.id, item.outcome = new_id, CREATED
     stale = [
