@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import sqlite3
 import statistics
 import subprocess
@@ -30,8 +31,6 @@ HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
 ROOT = HERE.parent
 DATASETTE_VENV = OUT / "datasette-venv"
-SERVICE_PORT = 8766
-DATASETTE_PORT = 8767
 HEADERS = {"Accept-Encoding": "identity"}  # no compression for either system: time the answers
 
 Params = list[tuple[str, str]]
@@ -114,9 +113,22 @@ class RssSampler:
         self._thread.join()
 
 
-def wait_ready(url: str, timeout: float = 60) -> None:
+def free_port() -> int:
+    """A port nobody listens on: two benchmark runs at once must not answer each other's requests."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+SERVICE_PORT = free_port()
+DATASETTE_PORT = free_port()
+
+
+def wait_ready(url: str, server: subprocess.Popen[bytes], timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"the server for {url} exited with status {server.returncode}")
         try:
             if httpx.get(url, timeout=5).status_code == 200:
                 return
@@ -133,7 +145,7 @@ def start_service(database_url: str, workers: int = 2) -> subprocess.Popen[bytes
         "--workers", str(workers), "--log-level", "warning", "--no-access-log",
     ]  # fmt: skip
     server = subprocess.Popen(command, cwd=ROOT, env=env)
-    wait_ready(f"http://127.0.0.1:{SERVICE_PORT}/readyz")
+    wait_ready(f"http://127.0.0.1:{SERVICE_PORT}/readyz", server)
     return server
 
 
@@ -160,7 +172,7 @@ def start_datasette(sqlite_file: Path) -> subprocess.Popen[bytes]:
         "--setting", "default_page_size", "50",
     ]  # fmt: skip
     server = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_ready(f"http://127.0.0.1:{DATASETTE_PORT}/-/versions.json")
+    wait_ready(f"http://127.0.0.1:{DATASETTE_PORT}/-/versions.json", server)
     return server
 
 

@@ -412,7 +412,7 @@ def _stamp_path(backend: str, events: int) -> Path:
 
 def _smaller_copy(backend: str, events: int, seed: int, batch_size: int) -> int | None:
     """A complete smaller dataset of the same seed and batches: the first batches are the same."""
-    for smaller in (100_000, 10_000):
+    for smaller in (100_000,):
         if smaller < events and smaller % batch_size == 0 and is_ready(backend, smaller, seed):
             meta = json.loads(_stamp_path(backend, smaller).read_text())
             if meta.get("batch_size", BATCH) == batch_size:

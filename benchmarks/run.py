@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -259,6 +260,8 @@ def main() -> None:
         "--remeasure", action="store_true", help="all: measure even if this commit has results"
     )
     args = parser.parse_args()
+    # A terminated run still stops the servers it started (the `finally` blocks run).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     OUT.mkdir(exist_ok=True)
     if args.what == "import":
         run_import(args.rows, args.backend or "postgresql")
