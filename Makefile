@@ -34,11 +34,11 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
+## bench: the dashboard benchmark (service vs Datasette vs raw SQL) into benchmarks/README.md;
+## BENCH_ARGS="--events 100000 --backend sqlite" for a quicker run (see benchmarks/run.py)
 bench: install
-	$(PY) benchmarks/run.py import --backend postgresql
-	$(PY) benchmarks/run.py import --backend sqlite
-	$(PY) benchmarks/run.py serve --backend postgresql
-	$(PY) benchmarks/run.py serve --backend sqlite
+	@test -f $(VENV)/.bench-installed || ($(PY) -m pip install --quiet -e '.[bench]' && touch $(VENV)/.bench-installed)
+	$(PY) benchmarks/run.py all $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

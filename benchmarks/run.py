@@ -1,20 +1,28 @@
-"""Benchmarks: UCDP GED import speed, export streaming (rate and server memory), timeline.
+"""Benchmarks: the dashboard comparison (`make bench`), and the UCDP GED import and export runs.
 
+    python benchmarks/run.py all [--events 100000] [--backend sqlite]   # what `make bench` runs
+    python benchmarks/run.py generate --events 1000000 --backend postgresql
+    python benchmarks/run.py dashboard --events 100000 --backend sqlite --requests 5
+    python benchmarks/run.py report                                      # README table + chart
     python benchmarks/run.py import  --rows 100000 --backend postgresql
     python benchmarks/run.py serve   --events 200000 --backend sqlite
 
+`all` generates what is missing (generate.py: cached databases, resumable), measures every
+backend and size not yet measured at this commit (dashboard.py: results in
+benchmarks/out/results-*.json), and writes the README table and chart (report.py).
 `import` generates a GED-shaped CSV, imports it into a fresh database and reports rows per
-second. `serve` imports `--events` rows (unless the database already holds them), starts the API
-with uvicorn in a child process, and measures a full NDJSON export (rows per second, and the
-server's resident memory before and during it, read from /proc) and the monthly timeline.
-PostgreSQL runs use the database `conflict_events_bench` (dropped and re-created), reached
-through BENCH_PG_URL (default postgresql+psycopg://postgres@127.0.0.1).
+second. `serve` imports `--events` GED rows (unless the database already holds them), starts
+the API and measures a full NDJSON export and the monthly timeline. Those two use the database
+`conflict_events_bench` (dropped and re-created) on BENCH_PG_URL
+(default postgresql+psycopg://postgres@127.0.0.1).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -174,20 +182,116 @@ def run_serve(events: int, backend: str, port: int = 8765) -> None:
         server.wait()
 
 
+def current_commit() -> str:
+    """HEAD, marked `+dirty` when the work tree differs: results are reused only for the same code."""
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no", "--", "app", "migrations"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+
+
+def results_path(backend: str, events: int) -> Path:
+    from generate import label
+
+    return OUT / f"results-{backend}-{label(events)}.json"
+
+
+def run_dashboard(backend: str, events: int, args: argparse.Namespace) -> None:
+    import dashboard
+    from generate import database_url as bench_url
+    from generate import generate as generate_data
+    from generate import sqlite_path
+
+    generate_data(backend, events)
+    url = bench_url(backend, events)
+    print(f"dashboard {backend} {events:,} events ({url})", flush=True)
+    started = time.perf_counter()
+    results = dashboard.run_questions(
+        backend,
+        events,
+        url,
+        sqlite_path(events) if backend == "sqlite" else None,
+        requests=args.requests,
+        budget_seconds=args.budget,
+        export_runs=args.export_runs,
+        slices=args.slices,
+        slice_seconds=args.slice_seconds,
+        only=args.only,
+        datasette=not args.no_datasette,
+    )
+    results.update(
+        commit=current_commit(),
+        when=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        requests=args.requests,
+        seconds=round(time.perf_counter() - started),
+    )
+    dashboard.save(results, results_path(backend, events))
+    print(f"dashboard {backend} {events:,}: {results['seconds']} s", flush=True)
+
+
+def configurations(args: argparse.Namespace) -> list[tuple[str, int]]:
+    backends = [args.backend] if args.backend else ["sqlite", "postgresql"]
+    sizes = [args.events] if args.events else [100_000, 1_000_000]
+    return [(b, n) for n in sizes for b in backends]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("what", choices=["import", "serve"])
-    parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--events", type=int, default=200_000)
-    parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="postgresql")
+    parser.add_argument("what", choices=["all", "generate", "dashboard", "report", "import", "serve"])
+    parser.add_argument("--rows", type=int, default=100_000, help="import: GED rows")
+    parser.add_argument("--events", type=int, default=None, help="events (default: 100k and 1M)")
+    parser.add_argument("--backend", choices=["sqlite", "postgresql"], default=None, help="default: both")
+    parser.add_argument("--requests", type=int, default=40, help="requests per question and system at c=1")
+    parser.add_argument(
+        "--budget", type=float, default=60, help="seconds per question at c=1 (3 requests at least)"
+    )
+    parser.add_argument("--export-runs", type=int, default=2, help="full exports per format and system")
+    parser.add_argument("--slices", type=int, default=3, help="c=8: time slices per system (0: skip c=8)")
+    parser.add_argument("--slice-seconds", type=float, default=2.0)
+    parser.add_argument("--only", nargs="*", help="question names, e.g. newest facets export_csv")
+    parser.add_argument("--no-datasette", action="store_true")
+    parser.add_argument(
+        "--remeasure", action="store_true", help="all: measure even if this commit has results"
+    )
     args = parser.parse_args()
+    # A terminated run still stops the servers it started (the `finally` blocks run).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     OUT.mkdir(exist_ok=True)
     if args.what == "import":
-        run_import(args.rows, args.backend)
+        run_import(args.rows, args.backend or "postgresql")
+    elif args.what == "serve":
+        run_serve(args.events or 200_000, args.backend or "postgresql")
+    elif args.what == "generate":
+        from generate import generate as generate_data
+
+        for backend, events in configurations(args):
+            generate_data(backend, events)
+    elif args.what == "dashboard":
+        for backend, events in configurations(args):
+            run_dashboard(backend, events, args)
+    elif args.what == "report":
+        from report import report
+
+        report()
     else:
-        run_serve(args.events, args.backend)
+        commit = current_commit()
+        for backend, events in configurations(args):
+            path = results_path(backend, events)
+            if not args.remeasure and path.exists() and json.loads(path.read_text()).get("commit") == commit:
+                print(
+                    f"{backend} {events:,}: measured at {commit} already ({path.name}); --remeasure to redo"
+                )
+                continue
+            run_dashboard(backend, events, args)
+        from report import report
+
+        report()
 
 
 if __name__ == "__main__":
