@@ -59,7 +59,7 @@ def full_scans(engine: sa.Engine, statements: list[tuple[str, Any]]) -> list[tup
                 rows = raw.execute(f"EXPLAIN QUERY PLAN {statement}", parameters).fetchall()
                 plan = "\n".join(str(row[-1]) for row in rows)
                 # `SCAN json_each`, a list or a constant are fine; a table scan is not.
-                if any(re.match(r"SCAN (?!CONSTANT)\w+(?! VIRTUAL)", str(row[-1])) for row in rows):
+                if any(re.match(r"SCAN (?!CONSTANT\b)\w+\b(?! VIRTUAL TABLE)", str(row[-1])) for row in rows):
                     found.append((statement, plan))
     return found
 
