@@ -2,20 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
+from app.core.config import get_settings
 from app.db.session import session_factory
 from app.services.auth import require_read, require_write
 
 
-def get_session() -> Iterator[Session]:
-    """A read session; reads never write, so there is nothing to commit."""
-    with session_factory()() as session:
+async def get_session() -> AsyncIterator[Session]:
+    """A read session; reads never write, so there is nothing to commit.
+
+    Async so that FastAPI does not hop to a worker thread to open it and again to close it
+    (only the route itself runs in one): opening does no I/O, and closing returns the
+    connection, which on SQLite is an in-process call and elsewhere goes to a worker thread."""
+    session = session_factory()()
+    try:
         yield session
+    finally:
+        if session.get_bind().dialect.name == "sqlite":
+            session.close()
+        else:
+            await run_in_threadpool(session.close)
 
 
 def get_write_session() -> Iterator[Session]:
@@ -29,8 +41,10 @@ def get_write_session() -> Iterator[Session]:
             raise
 
 
-def reader(request: Request) -> None:
-    require_read(request)
+async def reader(request: Request) -> None:
+    """Async for the same reason; a key is only looked up (in a worker thread) when reads need one."""
+    if get_settings().reads_require_key:
+        await run_in_threadpool(require_read, request)
 
 
 def writer(request: Request) -> None:
