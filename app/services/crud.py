@@ -151,10 +151,7 @@ def get_row(session: Session, spec: ResourceSpec, row_id: int, *, lock: bool = F
 
 def read_form(session: Session, spec: ResourceSpec, row: Any) -> dict[str, Any]:
     """The row as a single read shows it (also what its ETag is computed from)."""
-    form = (spec.detail or spec.form).one(session, row.id)
-    if form is None:
-        raise NotFound(f"no {spec.singular} with id {row.id}")
-    return form
+    return read_one(session, spec, row.id)
 
 
 def read_one(session: Session, spec: ResourceSpec, row_id: int) -> dict[str, Any]:
