@@ -55,6 +55,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from app.models.enums import ActorKind, ActorRole, EventType, SourceKind, StatementKind
+from app.queries.listing import EventSort
 
 # --- a dataset big enough for realistic plans ------------------------------------------------------
 
@@ -390,14 +391,7 @@ def requests_for(client: TestClient) -> list[Request]:
     lists: list[Request] = []
     for params in event_filters():
         lists.append(("/v1/events", params, NONE))
-    for sort in (
-        "start_date",
-        "-start_date",
-        "fatalities_best",
-        "-fatalities_best",
-        "updated_at",
-        "-updated_at",
-    ):
+    for sort in (s.value for s in EventSort):
         lists.append(("/v1/events", {"sort": sort}, NONE))
         lists.append(("/v1/events", {"sort": sort, "country": "ua", "limit": "10"}, NONE))
     lists += [

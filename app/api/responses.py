@@ -7,26 +7,22 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlencode
 
-import orjson
 from fastapi import Request, Response
 from pydantic import BaseModel
 
 from app.core.config import get_settings
+from app.queries.views import encode
 from app.services.changes import latest_seq
 
 JSON = "application/json"
 HEAD_REQUEST = "head_request"  # set in the scope's state by HeadMiddleware
 
 
-# Timestamps are UTC and written with `Z`, as the contract writes them (pydantic's `rfc3339`).
-JSON_OPTIONS = orjson.OPT_UTC_Z
-
-
 def dump(payload: Any) -> bytes:
     """JSON of read forms (plain dicts of column values) or of a pydantic model."""
     if isinstance(payload, BaseModel):
         return payload.model_dump_json().encode()
-    return orjson.dumps(payload, option=JSON_OPTIONS)
+    return encode(payload)
 
 
 def etag_of(body: bytes) -> str:

@@ -145,6 +145,12 @@ class in_param(sa.sql.expression.ColumnElement[bool]):  # reads like the SQL it 
         self.name = name
 
 
+def in_param_value(dialect: sa.Dialect, values: list[Any]) -> Any:
+    """What `in_param`'s one parameter carries: a JSON array on SQLite, an array elsewhere.
+    For callers that send `in_param` statements as precompiled text."""
+    return orjson.dumps(values).decode() if dialect.name == "sqlite" else values
+
+
 class JsonList(sa.TypeDecorator[list[Any]]):
     """A list bound as one JSON text parameter (for SQLite's `json_each`)."""
 
@@ -152,7 +158,7 @@ class JsonList(sa.TypeDecorator[list[Any]]):
     cache_ok = True
 
     def process_bind_param(self, value: list[Any] | None, dialect: sa.Dialect) -> str | None:
-        return None if value is None else orjson.dumps(value).decode()
+        return None if value is None else str(in_param_value(dialect, value))
 
 
 @compiles(in_param, "sqlite")

@@ -15,15 +15,13 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-import orjson
 from sqlalchemy.orm import Session
 
 from app.queries.pagination import SORT_VALUE, SortKey, position_of, rows_after
-from app.queries.views import EVENTS, STATEMENTS, ReadForm, Row
+from app.queries.views import EVENTS, STATEMENTS, ReadForm, Row, encode
 from app.schemas.common import rfc3339
 
 CHUNK = 2000
-JSON_OPTIONS = orjson.OPT_UTC_Z
 
 
 class ExportFormat(StrEnum):
@@ -156,7 +154,7 @@ def csv_stream(chunks: Iterator[list[Row]], layout: CsvLayout) -> Iterator[bytes
 
 def ndjson_stream(chunks: Iterator[list[Row]]) -> Iterator[bytes]:
     for rows in chunks:
-        yield b"".join([orjson.dumps(record, option=JSON_OPTIONS) + b"\n" for record in rows])
+        yield b"".join([encode(record) + b"\n" for record in rows])
 
 
 def _feature(event: Row) -> dict[str, Any]:
@@ -178,7 +176,7 @@ def geojson_stream(chunks: Iterator[list[Row]]) -> Iterator[bytes]:
     separator = b""
     for rows in chunks:
         features = [
-            orjson.dumps(_feature(event), option=JSON_OPTIONS)
+            encode(_feature(event))
             for event in rows
             if event["longitude"] is not None and event["latitude"] is not None
         ]

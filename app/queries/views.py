@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from app.db.base import in_param
+from app.db.base import in_param, in_param_value
 from app.models import (
     Actor,
     ActorAlias,
@@ -38,6 +38,15 @@ from app.models import (
 from app.schemas.resources import ActorDetail, ActorOut, DocumentOut, EventOut, SourceOut, StatementOut
 
 Row = dict[str, Any]
+# Timestamps are UTC and written with `Z`, as the contract writes them.
+JSON_OPTIONS = orjson.OPT_UTC_Z
+
+
+def encode(value: Any) -> bytes:
+    """JSON of read forms (and anything built from them), as every answer writes it."""
+    return orjson.dumps(value, option=JSON_OPTIONS)
+
+
 Embed = Callable[[Session, list[Row]], None]
 
 SOURCE = Source.__table__  # type: ignore[attr-defined]
@@ -73,8 +82,8 @@ def _fetch(session: Session, stmt: sa.Select[Any], ids: Sequence[Any]) -> list[A
     sql = _SQL.get((stmt, dialect))
     if sql is None:
         sql = _SQL[(stmt, dialect)] = str(stmt.compile(dialect=connection.dialect))
-    values = list(ids)
-    params: Any = (orjson.dumps(values).decode(),) if dialect == "sqlite" else {"ids": values}
+    value = in_param_value(connection.dialect, list(ids))
+    params: Any = (value,) if connection.dialect.positional else {"ids": value}
     return list(connection.exec_driver_sql(sql, params))
 
 
