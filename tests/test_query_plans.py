@@ -569,12 +569,13 @@ def test_no_read_query_reads_a_table_an_index_could_serve(planned: list[Captured
 
 
 def test_a_dropped_index_is_caught(planned: list[Captured], engine: sa.Engine) -> None:
-    """The rule has teeth: without the index that serves a page's embedded citations, the
-    statements that load them read a whole table (citation, or the source and document tables
-    when the planner turns the join around)."""
+    """The rule has teeth: without the indexes led by `event_id` that serve a page's embedded
+    citations, the statements that load them read a whole table (citation, or the document
+    table when the planner turns the join around)."""
     tables = tables_of(engine)
     with planning_connection(engine) as conn:
         conn.exec_driver_sql("DROP INDEX ix_citation_event_id_document_id")
+        conn.exec_driver_sql("DROP INDEX ix_citation_event_id_position_id")
         found = [
             (captured.request, violations)
             for captured in planned

@@ -48,7 +48,12 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
         if dialect.name == "sqlite":
 
             def parse(value: str | None) -> datetime | None:
-                return None if value is None else datetime.fromisoformat(value).replace(tzinfo=UTC)
+                if value is None:
+                    return None
+                try:  # stored without an offset: read as UTC in the same parse
+                    return datetime.fromisoformat(value + "+00:00")
+                except ValueError:
+                    return datetime.fromisoformat(value).astimezone(UTC)
 
             return parse
         return super().result_processor(dialect, coltype)

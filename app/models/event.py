@@ -68,6 +68,8 @@ class EventActor(SQLModel, table=True):
     __table_args__ = (
         check(sql_in("role", ActorRole), "role"),
         sa.Index("ix_event_actor_actor_id_role_event_id", "actor_id", "role", "event_id"),
+        # an event's actors in their order, index-only: what every read of events embeds
+        sa.Index("ix_event_actor_event_id_position", "event_id", "position", "actor_id", "role"),
     )
 
     event_id: int = Field(
@@ -85,6 +87,8 @@ class Citation(SQLModel, table=True):
     __table_args__ = (
         check("credibility >= 1 AND credibility <= 6", "credibility"),
         sa.Index("ix_citation_event_id_document_id", "event_id", "document_id"),
+        # an event's citations in their order, without a sort per page or export chunk
+        sa.Index("ix_citation_event_id_position_id", "event_id", "position", "id"),
         # documents to the events they cite, index-only: the source facet joins through it
         sa.Index("ix_citation_document_id_event_id", "document_id", "event_id"),
         NO_ID_REUSE,

@@ -13,12 +13,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, get_args
 
 from sqlalchemy.orm import Session
 
 from app.queries.pagination import SORT_VALUE, SortKey, position_of, rows_after
-from app.queries.views import EVENTS, STATEMENTS, ReadForm, Row, encode
+from app.queries.views import EVENTS, STATEMENTS, Lookups, ReadForm, Row, encode, encode_line
 from app.schemas.common import rfc3339
 
 CHUNK = 2000
@@ -42,12 +42,13 @@ def iter_chunks(session: Session, form: ReadForm, stmt: Any, key: SortKey) -> It
     if session.get_bind().dialect.name == "postgresql":
         session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
     after: tuple[Any, int] | None = None
+    lookups = Lookups()
     while True:
         rows = rows_after(session, stmt, key, after, CHUNK)
         if not rows:
             return
         after = position_of(rows[-1])
-        yield form.finish(session, rows, strip=(SORT_VALUE,))
+        yield form.finish(session, rows, strip=(SORT_VALUE,), lookups=lookups)
         if len(rows) < CHUNK:
             return
 
@@ -58,7 +59,7 @@ Flatten = Callable[[Any], str]
 
 
 def _joined(render: Callable[[Any], str]) -> Flatten:
-    return lambda items: "; ".join(render(item) for item in items)
+    return lambda items: "; ".join([render(item) for item in items])
 
 
 def _citation(c: Row) -> str:
@@ -86,17 +87,26 @@ class CsvLayout:
             if name in self.flattened:
                 target.extend((column, _from(name, render)) for column, render in self.flattened[name])
             else:
-                target.append((name, None))
+                target.append((name, _scalar(name, self.form.out.model_fields[name].annotation)))
         tail.sort(key=lambda cell: self.last.index(cell[0]))
         object.__setattr__(self, "_cells", cells + tail)
         object.__setattr__(self, "columns", [name for name, _ in cells + tail])
 
     def row(self, record: Row) -> list[Any]:
-        return [_cell(record[name]) if render is None else render(record) for name, render in self._cells]
+        return [record[name] if render is None else render(record) for name, render in self._cells]
 
 
 def _from(name: str, render: Flatten) -> Flatten:
     return lambda record: render(record[name])
+
+
+def _scalar(name: str, annotation: Any) -> Flatten | None:
+    """How a scalar field's value becomes a cell: None where the CSV writer's own rendering is
+    the JSON's (text, numbers, dates; None is empty), which most cells are."""
+    kinds = {annotation, *get_args(annotation)}
+    if datetime in kinds or bool in kinds or Any in kinds:
+        return lambda record: _cell(record[name])
+    return None
 
 
 def _cell(value: Any) -> Any:
@@ -154,7 +164,12 @@ def csv_stream(chunks: Iterator[list[Row]], layout: CsvLayout) -> Iterator[bytes
 
 def ndjson_stream(chunks: Iterator[list[Row]]) -> Iterator[bytes]:
     for rows in chunks:
-        yield b"".join([encode(record) + b"\n" for record in rows])
+        piece = bytearray()
+        for record in rows:
+            # Appended one at a time: holding a chunk's worth of encoded rows to join them
+            # costs more allocator time than the encoding itself.
+            piece += encode_line(record)
+        yield bytes(piece)
 
 
 def _feature(event: Row) -> dict[str, Any]:
@@ -175,12 +190,12 @@ def geojson_stream(chunks: Iterator[list[Row]]) -> Iterator[bytes]:
     yield b'{"type":"FeatureCollection","features":['
     separator = b""
     for rows in chunks:
-        features = [
-            encode(_feature(event))
-            for event in rows
-            if event["longitude"] is not None and event["latitude"] is not None
-        ]
-        if features:
-            yield separator + b",".join(features)
-            separator = b","
+        piece = bytearray()
+        for event in rows:
+            if event["longitude"] is not None and event["latitude"] is not None:
+                piece += separator
+                piece += encode(_feature(event))
+                separator = b","
+        if piece:
+            yield bytes(piece)
     yield b"]}"

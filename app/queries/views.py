@@ -47,7 +47,12 @@ def encode(value: Any) -> bytes:
     return orjson.dumps(value, option=JSON_OPTIONS)
 
 
-Embed = Callable[[Session, list[Row]], None]
+def encode_line(value: Any) -> bytes:
+    """`encode` and a newline, as one line of NDJSON."""
+    return orjson.dumps(value, option=JSON_OPTIONS | orjson.OPT_APPEND_NEWLINE)
+
+
+Embed = Callable[[Session, list[Row], "Lookups"], None]
 
 SOURCE = Source.__table__  # type: ignore[attr-defined]
 DOCUMENT = Document.__table__  # type: ignore[attr-defined]
@@ -69,12 +74,13 @@ _SQL: dict[tuple[sa.Select[Any], str], str] = {}
 
 
 def _fetch(session: Session, stmt: sa.Select[Any], ids: Sequence[Any]) -> list[Any]:
-    """Rows of a prebuilt statement whose one parameter `:ids` is the list given.
+    """Rows (plain tuples) of a prebuilt statement whose one parameter `:ids` is the list given.
 
-    The statement is compiled once per dialect and sent as text: its columns are integers and
-    strings that need no result processing, and skipping SQLAlchemy's per-execution statement
-    handling halves what a page of embedded rows costs. (Still through the Connection, so
-    `before_cursor_execute` listeners see it.)"""
+    The statement is compiled once per dialect and sent as text, and its rows are taken from
+    the driver's cursor as they come: its columns are integers and strings that need no result
+    processing, and skipping SQLAlchemy's per-execution and per-row handling is most of what a
+    page of embedded rows costs. (Still through the Connection, so `before_cursor_execute`
+    listeners see it.)"""
     if not ids:
         return []
     connection = session.connection()
@@ -84,7 +90,11 @@ def _fetch(session: Session, stmt: sa.Select[Any], ids: Sequence[Any]) -> list[A
         sql = _SQL[(stmt, dialect)] = str(stmt.compile(dialect=connection.dialect))
     value = in_param_value(connection.dialect, list(ids))
     params: Any = (value,) if connection.dialect.positional else {"ids": value}
-    return list(connection.exec_driver_sql(sql, params))
+    result = connection.exec_driver_sql(sql, params)
+    try:
+        return list(result.cursor.fetchall())
+    finally:
+        result.close()
 
 
 def _grouped(session: Session, stmt: sa.Select[Any], ids: Sequence[Any]) -> dict[Any, list[Any]]:
@@ -109,9 +119,9 @@ CHILDREN_OF = (
     .order_by(ACTOR.c.parent_id, ACTOR.c.name_key, ACTOR.c.id)
 )
 SOURCE_BRIEFS = sa.select(SOURCE.c.id, SOURCE.c.name, SOURCE.c.reliability).where(in_param(SOURCE.c.id))
+# Both orders are served by an index `(event_id, position, …)`: no sort per page or chunk.
 EVENT_ACTORS_OF = (
-    sa.select(EVENT_ACTOR.c.event_id, EVENT_ACTOR.c.actor_id, EVENT_ACTOR.c.role, ACTOR.c.name)
-    .join(ACTOR, ACTOR.c.id == EVENT_ACTOR.c.actor_id)
+    sa.select(EVENT_ACTOR.c.event_id, EVENT_ACTOR.c.actor_id, EVENT_ACTOR.c.role)
     .where(in_param(EVENT_ACTOR.c.event_id))
     .order_by(EVENT_ACTOR.c.event_id, EVENT_ACTOR.c.position, EVENT_ACTOR.c.actor_id)
 )
@@ -121,13 +131,10 @@ CITATIONS_OF = (
         CITATION.c.document_id,
         CITATION.c.credibility,
         CITATION.c.excerpt,
-        SOURCE.c.id,
-        SOURCE.c.name,
-        SOURCE.c.reliability,
+        DOCUMENT.c.source_id,
         DOCUMENT.c.url,
     )
     .join(DOCUMENT, DOCUMENT.c.id == CITATION.c.document_id)
-    .join(SOURCE, SOURCE.c.id == DOCUMENT.c.source_id)
     .where(in_param(CITATION.c.event_id))
     .order_by(CITATION.c.event_id, CITATION.c.position, CITATION.c.id)
 )
@@ -143,6 +150,45 @@ DOCUMENT_GRADES = (
 )
 
 
+class Lookups:
+    """What many embedded rows share — a source's name and grade, an actor's name — read once
+    per page or export by id and looked up in memory: joining them into every embedded row
+    cost more than reading the rows themselves. Held for one read transaction only; bounded,
+    so an export over many distinct sources or actors stays in constant memory."""
+
+    LIMIT = 50_000
+
+    def __init__(self) -> None:
+        self._sources: dict[int, tuple[str, str]] = {}
+        self._names: dict[int, str] = {}
+
+    def sources(self, session: Session, ids: Iterable[int]) -> dict[int, tuple[str, str]]:
+        """`{source id: (name, reliability)}` holding at least the ids given."""
+        return self._fill(session, self._sources, SOURCE_BRIEFS, ids, lambda row: (row[1], row[2]))
+
+    def names(self, session: Session, ids: Iterable[int]) -> dict[int, str]:
+        """`{actor id: name}` holding at least the ids given."""
+        return self._fill(session, self._names, ACTOR_NAMES, ids, lambda row: row[1])
+
+    def _fill(
+        self,
+        session: Session,
+        known: dict[int, Any],
+        stmt: sa.Select[Any],
+        ids: Iterable[int],
+        value: Callable[[Any], Any],
+    ) -> dict[int, Any]:
+        wanted = _ids(ids)
+        missing = [i for i in wanted if i not in known]
+        if missing:
+            if len(known) + len(missing) > self.LIMIT:
+                known.clear()
+                missing = wanted
+            for row in _fetch(session, stmt, missing):
+                known[row[0]] = value(row)
+        return known
+
+
 def aliases_of(session: Session, actor_ids: Sequence[int]) -> dict[int, list[str]]:
     """Each actor's aliases, in their stored order."""
     aliases: dict[int, list[str]] = defaultdict(list)
@@ -151,73 +197,81 @@ def aliases_of(session: Session, actor_ids: Sequence[int]) -> dict[int, list[str
     return aliases
 
 
-def _embed_nothing(_: Session, __: list[Row]) -> None:
+def _embed_nothing(_: Session, __: list[Row], ___: Lookups) -> None:
     return None
 
 
-def _embed_document_source(session: Session, rows: list[Row]) -> None:
-    sources = {
-        source_id: {"id": source_id, "name": name, "reliability": reliability}
-        for source_id, name, reliability in _fetch(
-            session, SOURCE_BRIEFS, _ids(row["source_id"] for row in rows)
-        )
-    }
+def _embed_document_source(session: Session, rows: list[Row], lookups: Lookups) -> None:
+    sources = lookups.sources(session, (row["source_id"] for row in rows))
     for row in rows:
-        row["source"] = sources[row["source_id"]]
+        source_id = row["source_id"]
+        name, reliability = sources[source_id]
+        row["source"] = {"id": source_id, "name": name, "reliability": reliability}
 
 
-def _embed_aliases(session: Session, rows: list[Row]) -> None:
+def _embed_aliases(session: Session, rows: list[Row], _: Lookups) -> None:
     aliases = aliases_of(session, [row["id"] for row in rows])
     for row in rows:
         row["aliases"] = aliases.get(row["id"], [])
 
 
-def _embed_actor_family(session: Session, rows: list[Row]) -> None:
+def _embed_actor_family(session: Session, rows: list[Row], lookups: Lookups) -> None:
     """The single read of an actor: aliases, its parent and its children as `{id, name}`."""
-    _embed_aliases(session, rows)
-    ids = [row["id"] for row in rows]
-    parents = dict(_fetch(session, ACTOR_NAMES, _ids(row["parent_id"] for row in rows)))
-    children = _grouped(session, CHILDREN_OF, ids)
+    _embed_aliases(session, rows, lookups)
+    parent_ids = [row["parent_id"] for row in rows if row["parent_id"] is not None]
+    parents = lookups.names(session, parent_ids)
+    children = _grouped(session, CHILDREN_OF, [row["id"] for row in rows])
     for row in rows:
         parent_id = row["parent_id"]
-        row["parent"] = {"id": parent_id, "name": parents[parent_id]} if parent_id in parents else None
-        row["children"] = [{"id": c.id, "name": c.name} for c in children.get(row["id"], [])]
+        row["parent"] = None if parent_id is None else {"id": parent_id, "name": parents[parent_id]}
+        row["children"] = [{"id": c[1], "name": c[2]} for c in children.get(row["id"], [])]
 
 
-def _embed_event_links(session: Session, rows: list[Row]) -> None:
+def _embed_event_links(session: Session, rows: list[Row], lookups: Lookups) -> None:
     """Actors with their roles and names; citations with their document and source grades;
     and what derives from the citations (distinct sources, best grade)."""
     ids = [row["id"] for row in rows]
     actors = _grouped(session, EVENT_ACTORS_OF, ids)
     citations = _grouped(session, CITATIONS_OF, ids)
-    no_rows: list[Any] = []
+    names = lookups.names(session, (a[1] for linked in actors.values() for a in linked))
+    sources = lookups.sources(session, (c[4] for cited in citations.values() for c in cited))
     for row in rows:
-        row["actors"] = [
-            {"actor_id": actor_id, "role": role, "name": name}
-            for _, actor_id, role, name in actors.get(row["id"], no_rows)
-        ]
-        cited = citations.get(row["id"], no_rows)
-        row["citations"] = [
-            {
-                "document_id": document_id,
-                "credibility": credibility,
-                "excerpt": excerpt,
-                "source_id": source_id,
-                "source_name": source_name,
-                "reliability": reliability,
-                "url": url,
-            }
-            for _, document_id, credibility, excerpt, source_id, source_name, reliability, url in cited
-        ]
-        row["source_count"] = len({c[4] for c in cited})
-        row["best_reliability"] = min((c[6] for c in cited), default=None)
+        linked = actors.get(row["id"])
+        row["actors"] = (
+            [{"actor_id": actor_id, "role": role, "name": names[actor_id]} for _, actor_id, role in linked]
+            if linked
+            else []
+        )
+        cited = citations.get(row["id"])
+        if not cited:
+            row["citations"] = []
+            row["source_count"] = 0
+            row["best_reliability"] = None
+            continue
+        items = []
+        for _, document_id, credibility, excerpt, source_id, url in cited:
+            source_name, reliability = sources[source_id]
+            items.append(
+                {
+                    "document_id": document_id,
+                    "credibility": credibility,
+                    "excerpt": excerpt,
+                    "source_id": source_id,
+                    "source_name": source_name,
+                    "reliability": reliability,
+                    "url": url,
+                }
+            )
+        row["citations"] = items
+        row["source_count"] = len({c[4] for c in cited}) if len(cited) > 1 else 1
+        row["best_reliability"] = min(item["reliability"] for item in items)
 
 
-def _embed_statement_links(session: Session, rows: list[Row]) -> None:
+def _embed_statement_links(session: Session, rows: list[Row], lookups: Lookups) -> None:
     """Speaker and mentions as `{id, name}`; the grade of the document's source."""
     mentions = _grouped(session, MENTIONS_OF, [row["id"] for row in rows])
-    actor_ids = _ids([row["speaker_id"] for row in rows] + [m[1] for ms in mentions.values() for m in ms])
-    names: dict[int, str] = dict(_fetch(session, ACTOR_NAMES, actor_ids))
+    actor_ids = [row["speaker_id"] for row in rows] + [m[1] for ms in mentions.values() for m in ms]
+    names = lookups.names(session, actor_ids)
     grades: dict[int, str] = dict(_fetch(session, DOCUMENT_GRADES, _ids(row["document_id"] for row in rows)))
     for row in rows:
         row["speaker"] = {"id": row["speaker_id"], "name": names[row["speaker_id"]]}
@@ -268,12 +322,21 @@ class ReadForm:
         rows = [dict(zip(keys, values, strict=True)) for values in result]
         return self.finish(session, rows, strip=strip)
 
-    def finish(self, session: Session, rows: list[Row], *, strip: Sequence[str] = ()) -> list[Row]:
+    def finish(
+        self,
+        session: Session,
+        rows: list[Row],
+        *,
+        strip: Sequence[str] = (),
+        lookups: Lookups | None = None,
+    ) -> list[Row]:
+        """Drop the `strip` columns and embed what the rows embed; an export passes one
+        `lookups` for all its chunks."""
         for row in rows:
             for name in strip:
                 row.pop(name, None)
         if rows:
-            self.embed(session, rows)
+            self.embed(session, rows, lookups or Lookups())
         return rows
 
     def one(self, session: Session, row_id: int) -> Row | None:
