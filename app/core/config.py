@@ -21,7 +21,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = 52_428_800
     compression: bool = True
     compression_min_bytes: int = 1024
-    gzip_level: int = Field(default=6, ge=1, le=9)
+    gzip_level: int = Field(default=3, ge=1, le=9)
     gzip_stream_level: int = Field(default=1, ge=1, le=9)
 
     @property

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from app.core.errors import ValidationFailed
-from app.db.base import contains_ci, fold
+from app.db.base import contains_ci, fold, unicode_lower
 from app.models import (
     Actor,
     ActorAlias,
@@ -108,6 +108,13 @@ class ActorScopeFilter(BaseModel):
     def has_actor_filter(self) -> bool:
         return bool(self.actor_id or self.actor)
 
+    @model_validator(mode="after")
+    def role_needs_actor(self) -> Self:
+        """`role` (each filter has its own roles) narrows the actor filter; alone it means nothing."""
+        if getattr(self, "role", None) and not self.has_actor_filter:
+            raise ValueError("role requires actor or actor_id")
+        return self
+
 
 class EventFilter(BaseFilter, DateRange, ActorScopeFilter):
     role: list[ActorRole] = Field(default_factory=list, description="Narrow the actor filter to these roles.")
@@ -147,12 +154,6 @@ class EventFilter(BaseFilter, DateRange, ActorScopeFilter):
         default=None, description="Events whose quantitative claims contradict each other."
     )
 
-    @model_validator(mode="after")
-    def role_needs_actor(self) -> Self:
-        if self.role and not self.has_actor_filter:
-            raise ValueError("role requires actor or actor_id")
-        return self
-
     @field_validator("bbox")
     @classmethod
     def valid_bbox(cls, value: str | None) -> str | None:
@@ -185,12 +186,6 @@ class StatementFilter(BaseFilter, DateRange, ActorScopeFilter):
     q: Text | None = Field(
         default=None, max_length=500, description="Case-insensitive substring of the text."
     )
-
-    @model_validator(mode="after")
-    def role_needs_actor(self) -> Self:
-        if self.role and not self.has_actor_filter:
-            raise ValueError("role requires actor or actor_id")
-        return self
 
 
 class ActorFilter(BaseFilter):
@@ -379,7 +374,7 @@ def apply_statement_filter(stmt: Select[Any], f: StatementFilter) -> Select[Any]
     if f.kind:
         stmt = stmt.where(col(Statement.kind).in_([k.value for k in f.kind]))
     if f.measure:
-        stmt = stmt.where(sa.func.lower(col(Statement.measure)).in_([m.lower() for m in f.measure]))
+        stmt = stmt.where(unicode_lower(col(Statement.measure)).in_([m.lower() for m in f.measure]))
     if f.date_from:
         stmt = stmt.where(col(Statement.stated_on) >= f.date_from)
     if f.date_to:

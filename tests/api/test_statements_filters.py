@@ -207,3 +207,28 @@ def test_statement_embeds_speaker_mentions_reliability(client: TestClient, said:
     assert items["s4"]["mentions"] == []
     assert items["s4"]["is_quote"] is False
     assert items["s4"]["credibility"] == 6
+
+
+def test_measure_is_case_insensitive_beyond_ascii(client: TestClient, load: Load) -> None:
+    """Folded by the same Unicode lower-casing on both databases (SQLite's lower() folds only
+    ASCII, so `ВОЕННОСЛУЖАЩИЕ` would miss `Военнослужащие` there)."""
+    load(
+        dataset(
+            source("s-u", "Uniform Wire", "A"),
+            document("d-u", "s-u"),
+            actor("a-u", "Министерство обороны"),
+            statement(
+                "u1",
+                "a-u",
+                "2025-09-01",
+                "Около 13 000 военнослужащих",
+                document="d-u",
+                measure="Военнослужащие",
+                value_best=13000,
+                unit="persons",
+            ),
+        )
+    )
+    assert ref_set(client, STATEMENTS, {"measure": "ВОЕННОСЛУЖАЩИЕ"}) == {"u1"}
+    assert ref_set(client, STATEMENTS, {"measure": "военнослужащие"}) == {"u1"}
+    assert ref_set(client, STATEMENTS, {"measure": "военнослужащий"}) == set()

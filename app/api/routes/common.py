@@ -25,7 +25,7 @@ def read_one(request: Request, session: Session, spec: ResourceSpec, row_id: int
 
 
 def create_one(request: Request, session: Session, spec: ResourceSpec, data: BaseModel) -> Response:
-    """Create a one (references are ids); 201 with `Location`, `ETag` and the read form."""
+    """Create a row (references are ids); 201 with `Location`, `ETag` and the read form."""
     row = crud.create(session, spec, data)
     body = crud.read_form(session, spec, row)
     location = str(request.url_for(f"get_{spec.singular}", **{f"{spec.singular}_id": row.id}))
@@ -56,7 +56,7 @@ def update_one(
 
 
 def delete_one(request: Request, session: Session, spec: ResourceSpec, row_id: int) -> Response:
-    """Delete a one that nothing refers to (409 otherwise); rows it owns go with it. Honours
+    """Delete a row that nothing refers to (409 otherwise); rows it owns go with it. Honours
     `If-Match`."""
     row = crud.get_row(session, spec, row_id, lock=True)
     _check_if_match(request, session, spec, row)
