@@ -38,8 +38,12 @@ MEDIA_TYPES = {
 
 
 def iter_chunks(session: Session, form: ReadForm, stmt: Any, key: SortKey) -> Iterator[list[Row]]:
-    """Walk the statement in keyset chunks; only one chunk is ever held in memory."""
-    if session.get_bind().dialect.name == "postgresql":
+    """Walk the statement in keyset chunks; only one chunk is ever held in memory.
+
+    On PostgreSQL a session that has not begun yet is opened `REPEATABLE READ`, so every chunk
+    sees one snapshot; a session already in a transaction keeps its own (the level of a
+    transaction cannot change once it has begun)."""
+    if session.get_bind().dialect.name == "postgresql" and not session.in_transaction():
         session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
     after: tuple[Any, int] | None = None
     lookups = Lookups()

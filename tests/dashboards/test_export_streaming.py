@@ -75,3 +75,23 @@ def test_head_on_an_export_sends_the_headers_without_running_it(
         "/v1/events/export", params={"format": "geojson"}, headers={"If-None-Match": get.headers["etag"]}
     )
     assert conditional.status_code == 304
+
+
+def test_an_export_reads_one_snapshot_on_postgresql(engine: Any, data: None) -> None:
+    """A fresh session is opened REPEATABLE READ, so rows written while the export streams
+    cannot appear in its later chunks; a session already in a transaction keeps its level."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite reads one snapshot per transaction at any level")
+    from app.db.session import session_factory
+    from app.queries import views
+    from app.queries.listing import EventSort, event_sort_key
+
+    key = event_sort_key(EventSort.start_date_desc)
+    show = "SHOW transaction_isolation"
+    with session_factory()() as session:
+        next(iter_chunks(session, views.EVENTS, views.EVENTS.select(), key))
+        assert session.connection().exec_driver_sql(show).scalar() == "repeatable read"
+    with session_factory()() as session:
+        before = session.connection().exec_driver_sql(show).scalar()
+        next(iter_chunks(session, views.EVENTS, views.EVENTS.select(), key))
+        assert session.connection().exec_driver_sql(show).scalar() == before
