@@ -530,23 +530,7 @@ class KnownGap:
     why: str
 
 
-KNOWN_GAPS = [
-    KnownGap(
-        frozenset({"postgresql"}),
-        re.compile(r"GET /v1/events \{'sort': '-fatalities_best'\}|GET /v1/documents \{\}"),
-        "DESC NULLS LAST over a nullable column: an ascending B-tree read backwards yields DESC NULLS "
-        "FIRST, so PostgreSQL sorts the whole table. A (column DESC NULLS LAST, id DESC) index would "
-        "serve it, but SQLite rejects NULLS LAST in an index; an ORDER BY that sorts nulls last by a key "
-        "of its own would serve both.",
-    ),
-    KnownGap(
-        frozenset({"sqlite", "postgresql"}),
-        re.compile(r"GET /v1/(events .*'fatalities_best'|documents ).*'cursor'"),
-        "A cursor on a nullable sort column is `(column, id) > (?, ?) OR column IS NULL`: the OR keeps "
-        "both databases from starting the walk at the cursor, so page n reads the n-1 pages before it. "
-        "Two range conditions (the non-null rest, then the nulls) would let the index start there.",
-    ),
-]
+KNOWN_GAPS: list[KnownGap] = []
 
 
 def known_gap(dialect: str, captured: Captured) -> KnownGap | None:

@@ -60,19 +60,21 @@ class SortKey:
     parse: Parse = _parse_text
 
     def order_by(self) -> list[Any]:
+        """The order of rows whose sort value is not null (see `rows_after` for the nulls)."""
         first = self.column.desc() if self.descending else self.column.asc()
-        if self.nullable:
-            first = first.nulls_last()
-        return [first, self.id_column.desc() if self.descending else self.id_column.asc()]
+        return [first, self.by_id()]
+
+    def by_id(self) -> Any:
+        return self.id_column.desc() if self.descending else self.id_column.asc()
+
+    def beyond_id(self, last_id: int) -> Any:
+        return self.id_column < last_id if self.descending else self.id_column > last_id
 
     def after(self, value: Any, last_id: int) -> Any:
-        """Rows strictly after `(value, last_id)` in this order (nulls last)."""
-        beyond_id = self.id_column < last_id if self.descending else self.id_column > last_id
-        if value is None:
-            return sa.and_(self.column.is_(None), beyond_id)
+        """Rows with a sort value strictly after `(value, last_id)` in this order (a range an
+        index can start at; null sort values are never in it)."""
         position = sa.tuple_(self.column, self.id_column)
-        later = position < (value, last_id) if self.descending else position > (value, last_id)
-        return sa.or_(later, self.column.is_(None)) if self.nullable else later
+        return position < (value, last_id) if self.descending else position > (value, last_id)
 
 
 def date_key(column: Any, id_column: Any, descending: bool, nullable: bool = False) -> SortKey:
@@ -133,11 +135,39 @@ def rows_after(
 ) -> list[dict[str, Any]]:
     """Up to `limit` rows of `stmt` after `(sort value, id)` in the key's order, as dicts; the
     sort column rides along as `SORT_VALUE`, so the next position can be read off the last row
-    whatever the sort."""
-    if after is not None:
-        stmt = stmt.where(key.after(*after))
+    whatever the sort.
+
+    Null sort values come last, in id order. They are read by a second statement once the
+    non-null rows run out: each of the two is a range an index serves in either direction,
+    where one statement with `NULLS LAST` (or `… OR column IS NULL` after a cursor) made
+    PostgreSQL sort the whole table and both databases walk from the first row to the cursor."""
+    if not key.nullable:
+        return _rows(
+            session, stmt if after is None else stmt.where(key.after(*after)), key, key.order_by(), limit
+        )
+    rows: list[dict[str, Any]] = []
+    if after is None or after[0] is not None:
+        present = stmt.where(key.column.is_not(None))
+        rows = _rows(
+            session,
+            present if after is None else present.where(key.after(*after)),
+            key,
+            key.order_by(),
+            limit,
+        )
+        if len(rows) == limit:
+            return rows
+        nulls = stmt.where(key.column.is_(None))
+    else:
+        nulls = stmt.where(key.column.is_(None), key.beyond_id(after[1]))
+    return rows + _rows(session, nulls, key, [key.by_id()], limit - len(rows))
+
+
+def _rows(
+    session: Any, stmt: Select[Any], key: SortKey, order: list[Any], limit: int
+) -> list[dict[str, Any]]:
     result = session.connection().execute(
-        stmt.add_columns(key.column.label(SORT_VALUE)).order_by(*key.order_by()).limit(limit)
+        stmt.add_columns(key.column.label(SORT_VALUE)).order_by(*order).limit(limit)
     )
     names = list(result.keys())
     return [dict(zip(names, values, strict=True)) for values in result]
