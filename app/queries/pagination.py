@@ -141,25 +141,16 @@ def rows_after(
     non-null rows run out: each of the two is a range an index serves in either direction,
     where one statement with `NULLS LAST` (or `… OR column IS NULL` after a cursor) made
     PostgreSQL sort the whole table and both databases walk from the first row to the cursor."""
-    if not key.nullable:
-        return _rows(
-            session, stmt if after is None else stmt.where(key.after(*after)), key, key.order_by(), limit
-        )
-    rows: list[dict[str, Any]] = []
-    if after is None or after[0] is not None:
-        present = stmt.where(key.column.is_not(None))
-        rows = _rows(
-            session,
-            present if after is None else present.where(key.after(*after)),
-            key,
-            key.order_by(),
-            limit,
-        )
-        if len(rows) == limit:
-            return rows
-        nulls = stmt.where(key.column.is_(None))
-    else:
+    if after is not None and after[0] is None:  # the cursor is already among the nulls
         nulls = stmt.where(key.column.is_(None), key.beyond_id(after[1]))
+        return _rows(session, nulls, key, [key.by_id()], limit)
+    present = stmt.where(key.column.is_not(None)) if key.nullable else stmt
+    if after is not None:
+        present = present.where(key.after(*after))
+    rows = _rows(session, present, key, key.order_by(), limit)
+    if not key.nullable or len(rows) == limit:
+        return rows
+    nulls = stmt.where(key.column.is_(None))
     return rows + _rows(session, nulls, key, [key.by_id()], limit - len(rows))
 
 
