@@ -71,9 +71,16 @@ def get_engine() -> Engine:
 
 def session_factory(engine: Engine | None = None, *, write: bool = False) -> sessionmaker[Session]:
     """Sessions that never expire loaded rows on commit (responses are built after commit)."""
-    bind = engine or get_engine()
-    if write and bind.dialect.name == "sqlite":
-        bind = bind.execution_options(**{IMMEDIATE: True})
+    return _session_factory(engine or get_engine(), write)
+
+
+@lru_cache(maxsize=64)
+def _session_factory(engine: Engine, write: bool) -> sessionmaker[Session]:
+    """One factory per engine and mode: a `sessionmaker` defines a Session subclass, and a new
+    class per request rebuilt SQLAlchemy's event dispatch for it every time."""
+    bind = engine
+    if write and engine.dialect.name == "sqlite":
+        bind = engine.execution_options(**{IMMEDIATE: True})
     return sessionmaker(bind=bind, expire_on_commit=False, autoflush=False)
 
 

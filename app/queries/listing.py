@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from enum import StrEnum
+from functools import cache
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -37,6 +38,7 @@ class StatementSort(StrEnum):
     stated_on_desc = "-stated_on"
 
 
+@cache  # one key per sort, so its clauses are built once
 def event_sort_key(sort: EventSort) -> SortKey:
     descending = sort.value.startswith("-")
     name = sort.value.lstrip("-")
@@ -47,6 +49,7 @@ def event_sort_key(sort: EventSort) -> SortKey:
     return int_key(col(Event.fatalities_best), col(Event.id), descending, nullable=True)
 
 
+@cache
 def statement_sort_key(sort: StatementSort) -> SortKey:
     return date_key(col(Statement.stated_on), col(Statement.id), sort.value.startswith("-"))
 

@@ -14,6 +14,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cached_property
 from typing import Any
 
 import sqlalchemy as sa
@@ -59,13 +60,21 @@ class SortKey:
     nullable: bool = False
     parse: Parse = _parse_text
 
-    def order_by(self) -> list[Any]:
+    # Clauses built once per key: building them per request cost more than compiling them.
+    @cached_property
+    def order_by(self) -> tuple[Any, ...]:
         """The order of rows whose sort value is not null (see `rows_after` for the nulls)."""
         first = self.column.desc() if self.descending else self.column.asc()
-        return [first, self.by_id()]
+        return (first, self.by_id)
 
+    @cached_property
     def by_id(self) -> Any:
         return self.id_column.desc() if self.descending else self.id_column.asc()
+
+    @cached_property
+    def labelled(self) -> Any:
+        """The sort column as `SORT_VALUE`, selected beside the read form's own columns."""
+        return self.column.label(SORT_VALUE)
 
     def beyond_id(self, last_id: int) -> Any:
         return self.id_column < last_id if self.descending else self.id_column > last_id
@@ -143,23 +152,21 @@ def rows_after(
     PostgreSQL sort the whole table and both databases walk from the first row to the cursor."""
     if after is not None and after[0] is None:  # the cursor is already among the nulls
         nulls = stmt.where(key.column.is_(None), key.beyond_id(after[1]))
-        return _rows(session, nulls, key, [key.by_id()], limit)
+        return _rows(session, nulls, key, (key.by_id,), limit)
     present = stmt.where(key.column.is_not(None)) if key.nullable else stmt
     if after is not None:
         present = present.where(key.after(*after))
-    rows = _rows(session, present, key, key.order_by(), limit)
+    rows = _rows(session, present, key, key.order_by, limit)
     if not key.nullable or len(rows) == limit:
         return rows
     nulls = stmt.where(key.column.is_(None))
-    return rows + _rows(session, nulls, key, [key.by_id()], limit - len(rows))
+    return rows + _rows(session, nulls, key, (key.by_id,), limit - len(rows))
 
 
 def _rows(
-    session: Any, stmt: Select[Any], key: SortKey, order: list[Any], limit: int
+    session: Any, stmt: Select[Any], key: SortKey, order: tuple[Any, ...], limit: int
 ) -> list[dict[str, Any]]:
-    result = session.connection().execute(
-        stmt.add_columns(key.column.label(SORT_VALUE)).order_by(*order).limit(limit)
-    )
+    result = session.connection().execute(stmt.add_columns(key.labelled).order_by(*order).limit(limit))
     names = list(result.keys())
     return [dict(zip(names, values, strict=True)) for values in result]
 

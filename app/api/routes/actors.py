@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from app.api.deps import ReadAccess, SessionDep, WriteAccess, WriteSessionDep
+from app.api.deps import ReadAccess, SessionDep, WriteAccess, WriteSessionDep, quick_read
 from app.api.responses import page_response
 from app.api.routes.common import (
     ITEM_ERRORS,
@@ -31,6 +31,7 @@ ActorId = RowId
 
 
 @router.get("/actors", response_model=Page[ActorOut], responses=READ_ERRORS, dependencies=[ReadAccess])
+@quick_read
 def list_actors(
     request: Request,
     session: SessionDep,
@@ -51,6 +52,7 @@ def list_actors(
     responses=ITEM_ERRORS,
     dependencies=[ReadAccess],
 )
+@quick_read
 def get_actor(request: Request, session: SessionDep, actor_id: ActorId) -> Response:
     """One actor with its parent and children."""
     return read_one(request, session, ACTORS, actor_id)

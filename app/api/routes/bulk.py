@@ -4,7 +4,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request, Response
 
-from app.api.deps import ReadAccess, SessionDep, WriteAccess, WriteSessionDep
+from app.api.deps import ReadAccess, SessionDep, WriteAccess, WriteSessionDep, quick_read
 from app.api.responses import json_response
 from app.api.routes.common import READ_ERRORS, WRITE_ERRORS
 from app.schemas.common import rfc3339
@@ -50,6 +50,7 @@ def load(
 
 
 @router.get("/changes", responses=READ_ERRORS, dependencies=[ReadAccess])
+@quick_read
 def changes(
     request: Request,
     session: SessionDep,

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from sqlmodel import col
 
-from app.api.deps import ReadAccess, SessionDep
+from app.api.deps import ReadAccess, SessionDep, quick_read
 from app.api.responses import cache_headers, etag_matches, is_head, json_response, version_etag
 from app.api.routes.common import ITEM_ERRORS, READ_ERRORS, EventSortParam, StatementSortParam
 from app.api.routes.events import EventFilters, EventId
@@ -171,6 +171,7 @@ def _export(
 @router.get(
     "/events/{event_id}/claims", response_model=EventClaims, responses=ITEM_ERRORS, dependencies=[ReadAccess]
 )
+@quick_read
 def claims(request: Request, session: SessionDep, event_id: EventId) -> Response:
     """The event's quantitative statements by measure and unit: each claim with its speaker,
     source and grades, the overall range, and whether the claims contradict each other."""

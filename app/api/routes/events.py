@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from app.api.deps import ReadAccess, SessionDep, WriteAccess, WriteSessionDep
+from app.api.deps import ReadAccess, SessionDep, WriteAccess, WriteSessionDep, quick_read
 from app.api.responses import page_response
 from app.api.routes.common import (
     ITEM_ERRORS,
@@ -33,6 +33,7 @@ EventFilters = Annotated[EventFilter, Query()]
 
 
 @router.get("/events", response_model=Page[EventOut], responses=READ_ERRORS, dependencies=[ReadAccess])
+@quick_read
 def list_events(
     request: Request,
     session: SessionDep,
@@ -57,6 +58,7 @@ def list_events(
 
 
 @router.get("/events/{event_id}", response_model=EventOut, responses=ITEM_ERRORS, dependencies=[ReadAccess])
+@quick_read
 def get_event(request: Request, session: SessionDep, event_id: EventId) -> Response:
     """One event by id; 404 problem if there is none. Carries the ETag used by If-Match."""
     return read_one(request, session, EVENTS, event_id)

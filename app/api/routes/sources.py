@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from app.api.deps import ReadAccess, SessionDep, WriteAccess, WriteSessionDep
+from app.api.deps import ReadAccess, SessionDep, WriteAccess, WriteSessionDep, quick_read
 from app.api.responses import page_response
 from app.api.routes.common import (
     ITEM_ERRORS,
@@ -44,6 +44,7 @@ DocumentId = RowId
 
 
 @router.get("/sources", response_model=Page[SourceOut], responses=READ_ERRORS, dependencies=[ReadAccess])
+@quick_read
 def list_sources(
     request: Request,
     session: SessionDep,
@@ -71,6 +72,7 @@ def list_sources(
     responses=ITEM_ERRORS,
     dependencies=[ReadAccess],
 )
+@quick_read
 def get_source(request: Request, session: SessionDep, source_id: SourceId) -> Response:
     """One source by id; 404 problem if there is none. Carries the ETag used by If-Match."""
     return read_one(request, session, SOURCES, source_id)
@@ -110,6 +112,7 @@ def delete_source(request: Request, session: WriteSessionDep, source_id: SourceI
 
 
 @router.get("/documents", response_model=Page[DocumentOut], responses=READ_ERRORS, dependencies=[ReadAccess])
+@quick_read
 def list_documents(
     request: Request,
     session: SessionDep,
@@ -137,6 +140,7 @@ def list_documents(
     responses=ITEM_ERRORS,
     dependencies=[ReadAccess],
 )
+@quick_read
 def get_document(request: Request, session: SessionDep, document_id: DocumentId) -> Response:
     """One document by id; 404 problem if there is none. Carries the ETag used by If-Match."""
     return read_one(request, session, DOCUMENTS, document_id)

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from app.api.deps import ReadAccess, SessionDep, WriteAccess, WriteSessionDep
+from app.api.deps import ReadAccess, SessionDep, WriteAccess, WriteSessionDep, quick_read
 from app.api.responses import page_response
 from app.api.routes.common import (
     ITEM_ERRORS,
@@ -37,6 +37,7 @@ StatementId = RowId
     responses=READ_ERRORS,
     dependencies=[ReadAccess],
 )
+@quick_read
 def list_statements(
     request: Request,
     session: SessionDep,
@@ -66,6 +67,7 @@ def list_statements(
     responses=ITEM_ERRORS,
     dependencies=[ReadAccess],
 )
+@quick_read
 def get_statement(request: Request, session: SessionDep, statement_id: StatementId) -> Response:
     """One statement by id; 404 problem if there is none. Carries the ETag used by If-Match."""
     return read_one(request, session, STATEMENTS, statement_id)
