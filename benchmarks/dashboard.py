@@ -4,7 +4,7 @@ SQL the service issues run directly with the driver (the floor).
 Each question is asked of every system in turn, request by request (round-robin, the starting
 system rotating each round), so a slow minute on the shared machine hurts all three alike.
 Concurrency 8 alternates one-second slices between the service and Datasette. Results go to
-benchmarks/out/results-<backend>-<size>.json; report.py turns them into the README table and
+benchmarks/results/results-<backend>-<size>.json (committed); report.py turns them into the README table and
 the chart.
 """
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-OUT = HERE / "out"
+RESULTS = HERE / "results"  # committed
 README = HERE / "README.md"
 CHART = HERE / "chart.png"
 START = "<!-- bench:results:start (written by benchmarks/run.py; edits here are replaced) -->"
@@ -25,7 +25,7 @@ def label(events: int) -> str:
 
 
 def load_results() -> list[dict[str, Any]]:
-    found = [json.loads(p.read_text()) for p in sorted(OUT.glob("results-*.json"))]
+    found = [json.loads(p.read_text()) for p in sorted(RESULTS.glob("results-*.json"))]
     rank = {key: i for i, key in enumerate(ORDER)}
     return sorted(found, key=lambda r: (rank.get((r["backend"], r["events"]), 99), r["events"]))
 
@@ -255,7 +255,7 @@ def chart(results: list[dict[str, Any]]) -> None:
 def report() -> str:
     results = load_results()
     if not results:
-        raise SystemExit("no results in benchmarks/out/ yet: run benchmarks/run.py dashboard first")
+        raise SystemExit("no results in benchmarks/results/ yet: run benchmarks/run.py dashboard first")
     text = markdown(results)
     print(text)
     write_readme(text)

@@ -9,7 +9,7 @@
 
 `all` generates what is missing (generate.py: cached databases, resumable), measures every
 backend and size not yet measured at this commit (dashboard.py: results in
-benchmarks/out/results-*.json), and writes the README table and chart (report.py).
+benchmarks/results/results-*.json), and writes the README table and chart (report.py).
 `import` generates a GED-shaped CSV, imports it into a fresh database and reports rows per
 second. `serve` imports `--events` GED rows (unless the database already holds them), starts
 the API and measures a full NDJSON export and the monthly timeline. Those two use the database
@@ -35,6 +35,8 @@ import sqlalchemy as sa
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
+# Measured results are committed, so the README can be rewritten from them on any checkout.
+RESULTS = HERE / "results"
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
@@ -197,7 +199,7 @@ def current_commit() -> str:
 def results_path(backend: str, events: int) -> Path:
     from generate import label
 
-    return OUT / f"results-{backend}-{label(events)}.json"
+    return RESULTS / f"results-{backend}-{label(events)}.json"
 
 
 def run_dashboard(backend: str, events: int, args: argparse.Namespace) -> None:
