@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import event
+from sqlmodel import col
 
 from app.db import session as db_session
 from app.models import Change
@@ -115,7 +116,9 @@ def test_poller_sees_every_committed_change_once(pg_engine: sa.Engine) -> None:
 
     with pg_engine.connect() as conn:
         stored = conn.execute(
-            sa.select(Change.seq, Change.resource, Change.row_id, Change.op).order_by(Change.seq)
+            sa.select(col(Change.seq), col(Change.resource), col(Change.row_id), col(Change.op)).order_by(
+                col(Change.seq)
+            )
         )
         stored_rows = [tuple(r) for r in stored]
     seqs = [s[0] for s in seen]

@@ -58,7 +58,7 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
             return parse
         return super().result_processor(dialect, coltype)
 
-    def process_result_value(self, value: Any, dialect: sa.Dialect) -> datetime | None:
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:

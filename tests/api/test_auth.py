@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
+from sqlmodel import col
 from typer.testing import CliRunner
 
 from app.cli import cli
@@ -142,7 +143,7 @@ def test_keys_create_list_revoke(client: TestClient, engine: sa.Engine) -> None:
 
     # only the hash is stored
     with engine.connect() as conn:
-        stored = conn.execute(sa.select(ApiKey.name, ApiKey.scope, ApiKey.key_hash)).all()
+        stored = conn.execute(sa.select(col(ApiKey.name), col(ApiKey.scope), col(ApiKey.key_hash))).all()
     assert {(r.name, r.scope) for r in stored} == {("alice", "write"), ("bob", "read")}
     for row in stored:
         assert key not in row.key_hash and read_key not in row.key_hash

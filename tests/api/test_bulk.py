@@ -139,7 +139,8 @@ def test_conflict_in_file_is_422_naming_ref(client: TestClient, auth: Headers) -
 
 
 def test_not_an_object_is_422(client: TestClient, auth: Headers) -> None:
-    for body in ([1, 2], "text", {"sources": "x"}, {"colours": []}):
+    bodies: list[object] = [[1, 2], "text", {"sources": "x"}, {"colours": []}]
+    for body in bodies:
         response = client.post("/v1/load", json=body, headers=auth)
         assert response.status_code == 422, body
         assert response.headers["content-type"].startswith("application/problem+json")

@@ -257,4 +257,4 @@ def test_actor_with_parent_in_same_load_records_both(client: TestClient, auth: H
         ]
     }
     client.post("/v1/load", json=dataset, headers=auth)
-    assert sorted(ref for _, _, ref, _ in entries(client)) == ["a:child", "a:parent"]
+    assert sorted(str(ref) for _, _, ref, _ in entries(client)) == ["a:child", "a:parent"]

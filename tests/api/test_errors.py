@@ -6,8 +6,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from factories import actor, assert_problem, dataset, event, link, ref_set, source, statement
 from fastapi.testclient import TestClient
+
+from tests.factories import actor, assert_problem, dataset, event, link, ref_set, source, statement
 
 Load = Callable[[dict[str, Any]], Any]
 LISTS = ["/v1/events", "/v1/statements", "/v1/actors", "/v1/sources", "/v1/documents"]

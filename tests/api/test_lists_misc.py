@@ -6,8 +6,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from factories import actor, assert_problem, dataset, document, ids_by_ref, ref_set, refs, source
 from fastapi.testclient import TestClient
+
+from tests.factories import actor, assert_problem, dataset, document, ids_by_ref, ref_set, refs, source
 
 Load = Callable[[dict[str, Any]], Any]
 

@@ -7,11 +7,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from factories import assert_problem
 from fastapi.testclient import TestClient
 
 from app.core.config import get_settings
 from app.db import session as db_session
+from tests.factories import assert_problem
 
 
 def test_healthz(client: TestClient) -> None:

@@ -8,7 +8,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from factories import (
+from fastapi.testclient import TestClient
+
+from tests.factories import (
     actor,
     assert_problem,
     dataset,
@@ -20,7 +22,6 @@ from factories import (
     statement,
     walk,
 )
-from fastapi.testclient import TestClient
 
 Load = Callable[[dict[str, Any]], Any]
 EVENTS = "/v1/events"

@@ -7,7 +7,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from factories import (
+from fastapi.testclient import TestClient
+
+from tests.factories import (
     actor,
     assert_problem,
     cite,
@@ -19,7 +21,6 @@ from factories import (
     source,
     statement,
 )
-from fastapi.testclient import TestClient
 
 Load = Callable[[dict[str, Any]], Any]
 RESOURCES = ["sources", "documents", "actors", "events", "statements"]

@@ -6,7 +6,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from factories import (
+from fastapi.testclient import TestClient
+
+from tests.factories import (
     actor,
     assert_problem,
     dataset,
@@ -18,7 +20,6 @@ from factories import (
     source,
     statement,
 )
-from fastapi.testclient import TestClient
 
 Load = Callable[[dict[str, Any]], Any]
 STATEMENTS = "/v1/statements"

@@ -47,7 +47,9 @@ def test_claims_of_missing_event_is_404(client: TestClient, data: None) -> None:
 
 
 def test_contested_filter(client: TestClient, data: None) -> None:
-    refs = lambda params: {e["ref"] for e in client.get("/v1/events", params=params).json()["items"]}  # noqa: E731
+    def refs(params: dict[str, str]) -> set[str]:
+        return {e["ref"] for e in client.get("/v1/events", params=params).json()["items"]}
+
     assert refs({"contested": "true"}) == {"e:sun"}
     assert refs({"contested": "false"}) == {"e:mon", "e:may", "e:noactor"}
 

@@ -17,7 +17,8 @@ def data(load: Callable[[dict[str, Any]], Any]) -> None:
 def buckets(client: TestClient, **params: Any) -> list[dict[str, Any]]:
     response = client.get("/v1/events/timeline", params=params)
     assert response.status_code == 200, response.text
-    return response.json()["buckets"]
+    found: list[dict[str, Any]] = response.json()["buckets"]
+    return found
 
 
 def test_weeks_start_on_monday(client: TestClient, data: None) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from sqlmodel import col
 
 from app.core.errors import DatasetError
 from app.db import session as db_session
@@ -88,11 +89,11 @@ def test_load_creates_everything_and_reports_counts(load: Load, engine: sa.Engin
         "changes": 6,
     }
     with db_session.session_factory()() as session:
-        child = session.scalar(sa.select(Actor).where(Actor.ref == "act:child"))
-        parent = session.scalar(sa.select(Actor).where(Actor.ref == "act:parent"))
+        child = session.scalar(sa.select(Actor).where(col(Actor.ref) == "act:child"))
+        parent = session.scalar(sa.select(Actor).where(col(Actor.ref) == "act:parent"))
         assert child is not None and parent is not None
         assert child.parent_id == parent.id
-        source = session.scalar(sa.select(Source).where(Source.ref == "src:a"))
+        source = session.scalar(sa.select(Source).where(col(Source.ref) == "src:a"))
         assert source is not None and source.reliability == "B"
 
 
@@ -100,7 +101,7 @@ def test_loading_twice_changes_nothing(load: Load, engine: sa.Engine) -> None:
     load(small_dataset())
     before = counts(engine)
     with engine.connect() as conn:
-        stamps = sorted(conn.execute(sa.select(Event.ref, Event.updated_at)).all())
+        stamps = sorted(conn.execute(sa.select(col(Event.ref), col(Event.updated_at))).all())
     report = load(small_dataset())
     for resource in RESOURCES:
         assert report[resource]["created"] == 0
@@ -108,7 +109,7 @@ def test_loading_twice_changes_nothing(load: Load, engine: sa.Engine) -> None:
     assert sum(r["unchanged"] for r in report.values()) == 6
     assert counts(engine) == before  # no new rows, no new change-feed entries
     with engine.connect() as conn:
-        assert sorted(conn.execute(sa.select(Event.ref, Event.updated_at)).all()) == stamps
+        assert sorted(conn.execute(sa.select(col(Event.ref), col(Event.updated_at))).all()) == stamps
 
 
 def test_demo_loads_twice_idempotently(load: Load, engine: sa.Engine) -> None:
@@ -125,7 +126,7 @@ def test_demo_loads_twice_idempotently(load: Load, engine: sa.Engine) -> None:
 def test_upsert_by_ref_updates_in_place(load: Load, engine: sa.Engine) -> None:
     load(small_dataset())
     with engine.connect() as conn:
-        event_id = conn.scalar(sa.select(Event.id).where(Event.ref == "ev:a"))
+        event_id = conn.scalar(sa.select(col(Event.id)).where(col(Event.ref) == "ev:a"))
     changed = small_dataset()
     changed["events"][0]["title"] = "Event A, renamed"
     changed["events"][0]["actors"].append({"actor": "act:child", "role": "side_b"})
@@ -135,9 +136,9 @@ def test_upsert_by_ref_updates_in_place(load: Load, engine: sa.Engine) -> None:
     assert report["actors"] == {"created": 0, "updated": 1, "unchanged": 1}
     assert report["statements"] == {"created": 0, "updated": 0, "unchanged": 1}
     with engine.connect() as conn:
-        assert conn.scalar(sa.select(Event.id).where(Event.ref == "ev:a")) == event_id
-        assert conn.scalar(sa.select(Event.title).where(Event.ref == "ev:a")) == "Event A, renamed"
-        feed = conn.execute(sa.select(Change.resource, Change.ref).order_by(Change.seq)).all()
+        assert conn.scalar(sa.select(col(Event.id)).where(col(Event.ref) == "ev:a")) == event_id
+        assert conn.scalar(sa.select(col(Event.title)).where(col(Event.ref) == "ev:a")) == "Event A, renamed"
+        feed = conn.execute(sa.select(col(Change.resource), col(Change.ref)).order_by(col(Change.seq))).all()
     assert feed[-2:] in (
         [("actors", "act:parent"), ("events", "ev:a")],
         [("events", "ev:a"), ("actors", "act:parent")],
@@ -219,7 +220,7 @@ def test_invalid_update_keeps_stored_rows(load: Load, engine: sa.Engine) -> None
     load_error(load, dataset)
     assert counts(engine) == before
     with engine.connect() as conn:
-        assert conn.scalar(sa.select(Source.name)) == "Source A"
+        assert conn.scalar(sa.select(col(Source.name))) == "Source A"
 
 
 @pytest.mark.parametrize(
@@ -299,8 +300,8 @@ def test_parent_defined_after_child_in_deep_chain(load: Load, engine: sa.Engine)
     }
     assert load(dataset)["actors"]["created"] == 4
     with engine.connect() as conn:
-        rows = dict(conn.execute(sa.select(Actor.ref, Actor.id)).tuples().all())
-        parents = dict(conn.execute(sa.select(Actor.ref, Actor.parent_id)).tuples().all())
+        rows = dict(conn.execute(sa.select(col(Actor.ref), col(Actor.id))).tuples().all())
+        parents = dict(conn.execute(sa.select(col(Actor.ref), col(Actor.parent_id))).tuples().all())
     assert parents == {"a:1": None, "a:2": rows["a:1"], "a:3": rows["a:2"], "a:4": rows["a:3"]}
     assert load(dataset)["actors"] == {"created": 0, "updated": 0, "unchanged": 4}
 
@@ -333,7 +334,7 @@ def test_cycle_through_stored_actors(load: Load, engine: sa.Engine) -> None:
     error = load_error(load, {"actors": [parent]})
     assert (error.resource, error.ref, error.field) == ("actors", "act:parent", "parent")
     with engine.connect() as conn:
-        assert conn.scalar(sa.select(Actor.parent_id).where(Actor.ref == "act:parent")) is None
+        assert conn.scalar(sa.select(col(Actor.parent_id)).where(col(Actor.ref) == "act:parent")) is None
 
 
 def test_duplicate_refs_in_file(load: Load, engine: sa.Engine) -> None:
@@ -447,7 +448,7 @@ def test_read_only_keys_are_ignored(load: Load) -> None:
 def test_end_date_defaults_to_start_date(load: Load, engine: sa.Engine) -> None:
     load(small_dataset())
     with engine.connect() as conn:
-        row = conn.execute(sa.select(Event.start_date, Event.end_date)).one()
+        row = conn.execute(sa.select(col(Event.start_date), col(Event.end_date))).one()
     assert row.start_date == row.end_date
 
 
