@@ -128,7 +128,7 @@ def timeline(
     more time building a model per bucket than the database spent counting."""
     found = {
         (_as_date(row.period), row.key): row
-        for row in session.execute(_timeline_query(f, interval, group_by))
+        for row in session.execute(_timeline_query(session, f, interval, group_by))
     }
     return {"interval": interval.value, "buckets": _fill(found, interval, group_by is not None)}
 
@@ -144,13 +144,14 @@ def _sums(column_of: Callable[[str], Any]) -> list[Any]:
     ]
 
 
-def _timeline_query(f: EventFilter, interval: Interval, group_by: GroupBy | None) -> Any:
+def _timeline_query(session: Session, f: EventFilter, interval: Interval, group_by: GroupBy | None) -> Any:
     if group_by is GroupBy.actor:
         # An actor can take part in one event in several roles: count each (event, actor) once.
         # The link is aliased so that an actor filter's own EXISTS over event_actor stays whole.
         link = aliased(EventActor, name="link")
         pairs = (
             apply_event_filter(
+                session,
                 sa.select(
                     col(link.actor_id),
                     col(Event.id).label("event_id"),
@@ -185,6 +186,7 @@ def _timeline_query(f: EventFilter, interval: Interval, group_by: GroupBy | None
     elif group_by is GroupBy.country:
         key = col(Event.country)
     stmt = apply_event_filter(
+        session,
         sa.select(
             period,
             key.label("key"),
@@ -253,10 +255,10 @@ def facets(session: Session, f: EventFilter, fields: list[FacetField], size: int
     return Facets(facets=result)
 
 
-def _matching_ids(f: EventFilter) -> Any | None:
+def _matching_ids(session: Session, f: EventFilter) -> Any | None:
     """The ids of the matching events, or None when the filter matches every event."""
     ids: Any = sa.select(col(Event.id))
-    stmt = apply_event_filter(ids, f)
+    stmt = apply_event_filter(session, ids, f)
     return None if stmt.whereclause is None else stmt
 
 
@@ -272,10 +274,10 @@ def _facet(session: Session, f: EventFilter, field: FacetField, size: int) -> li
         column = col(Event.type) if field is FacetField.type else col(Event.country)
         count = sa.func.count().label("count")
         grouped: Any = sa.select(column.label("value"), count)
-        stmt = apply_event_filter(grouped, f).where(column.is_not(None)).group_by(column)
+        stmt = apply_event_filter(session, grouped, f).where(column.is_not(None)).group_by(column)
         rows = session.execute(stmt.order_by(count.desc(), column).limit(size))
         return [FacetValue(value=row.value, count=row.count) for row in rows]
-    matching = _matching_ids(f)
+    matching = _matching_ids(session, f)
     if field is FacetField.actor:
         value = col(EventActor.actor_id)
         event_id = col(EventActor.event_id)

@@ -1,7 +1,10 @@
-"""One filter model and one `apply_*_filter(select, filter)` per resource.
+"""One filter model and one `apply_*_filter(session, select, filter)` per resource.
 
 The filter functions add only WHERE clauses; lists, exports, timelines, facets and counts all
-start from the statement they return, so every view of "the matching rows" agrees.
+start from the statement they return, so every view of "the matching rows" agrees. The session
+is there for the one filter that must look something up first: actor names and ids are
+resolved (a 422 when one identifies no actor) the first time a filter is applied, and the
+answer is kept on the filter, so there is no setup step to forget.
 """
 
 from __future__ import annotations
@@ -102,7 +105,7 @@ class ActorScopeFilter(BaseModel):
     include_descendants: bool = Field(
         default=True, description="Also match every actor below these in the parent tree."
     )
-    _actor_ids: list[int] | None = PrivateAttr(default=None)
+    _actor_ids: list[int] | None = PrivateAttr(default=None)  # see `_resolved_actor_ids`
 
     @property
     def has_actor_filter(self) -> bool:
@@ -251,10 +254,11 @@ def parse_bbox(value: str) -> tuple[float, float, float, float]:
 # --- actor resolution --------------------------------------------------------------------------
 
 
-def resolve_actor_scope(session: Session, scope: ActorScopeFilter) -> None:
-    """Turn `actor_id`/`actor` into ids; an id or name that identifies no actor is a 422."""
-    if not scope.has_actor_filter:
-        return
+def _resolved_actor_ids(session: Session, scope: ActorScopeFilter) -> list[int]:
+    """The ids `actor_id`/`actor` name, looked up once per filter; an id or name that identifies
+    no actor is a 422."""
+    if scope._actor_ids is not None:
+        return scope._actor_ids
     ids: set[int] = set()
     if scope.actor_id:
         found = set(session.scalars(sa.select(col(Actor.id)).where(col(Actor.id).in_(scope.actor_id))))
@@ -273,13 +277,12 @@ def resolve_actor_scope(session: Session, scope: ActorScopeFilter) -> None:
             raise ValidationFailed(f"actor {name!r} identifies no actor", loc=["query", "actor"])
         ids.add(actor_id)
     scope._actor_ids = sorted(ids)
+    return scope._actor_ids
 
 
-def actor_scope_ids(scope: ActorScopeFilter) -> Any:
-    """The resolved actors, and with `include_descendants` everything below them."""
-    ids = scope._actor_ids
-    if ids is None:
-        raise RuntimeError("resolve_actor_scope() must run before the filter is applied")
+def actor_scope_ids(session: Session, scope: ActorScopeFilter) -> Any:
+    """The actors the filter names, and with `include_descendants` everything below them."""
+    ids = _resolved_actor_ids(session, scope)
     if not scope.include_descendants:
         return sa.select(col(Actor.id)).where(col(Actor.id).in_(ids))
     tree = sa.select(col(Actor.id)).where(col(Actor.id).in_(ids)).cte("actor_scope", recursive=True)
@@ -295,13 +298,15 @@ def _refs(column: Any, refs: Sequence[str]) -> Any:
     return column.in_([ref.strip() for ref in refs])
 
 
-def apply_event_filter(stmt: Select[Any], f: EventFilter) -> Select[Any]:
+def apply_event_filter(session: Session, stmt: Select[Any], f: EventFilter) -> Select[Any]:
     if f.ref:
         stmt = stmt.where(_refs(col(Event.ref), f.ref))
     if f.has_actor_filter:
         # IN, not a correlated EXISTS: SQLite can then find the events from the actors' side
         # (ix_event_actor_actor_id_role_event_id) instead of testing every event in turn.
-        links = sa.select(col(EventActor.event_id)).where(col(EventActor.actor_id).in_(actor_scope_ids(f)))
+        links = sa.select(col(EventActor.event_id)).where(
+            col(EventActor.actor_id).in_(actor_scope_ids(session, f))
+        )
         if f.role:
             links = links.where(col(EventActor.role).in_([r.value for r in f.role]))
         stmt = stmt.where(col(Event.id).in_(links))
@@ -350,11 +355,11 @@ def _qualified_sources(f: EventFilter) -> Any:
     return qualifying.scalar_subquery()
 
 
-def apply_statement_filter(stmt: Select[Any], f: StatementFilter) -> Select[Any]:
+def apply_statement_filter(session: Session, stmt: Select[Any], f: StatementFilter) -> Select[Any]:
     if f.ref:
         stmt = stmt.where(_refs(col(Statement.ref), f.ref))
     if f.has_actor_filter:
-        scope = actor_scope_ids(f)
+        scope = actor_scope_ids(session, f)
         roles = set(f.role) or {StatementRole.speaker, StatementRole.mentioned}
         matches: list[Any] = []
         if StatementRole.speaker in roles:
@@ -396,7 +401,7 @@ def apply_statement_filter(stmt: Select[Any], f: StatementFilter) -> Select[Any]
     return stmt
 
 
-def apply_actor_filter(stmt: Select[Any], f: ActorFilter) -> Select[Any]:
+def apply_actor_filter(session: Session, stmt: Select[Any], f: ActorFilter) -> Select[Any]:
     if f.ref:
         stmt = stmt.where(_refs(col(Actor.ref), f.ref))
     if f.q:
@@ -415,7 +420,7 @@ def apply_actor_filter(stmt: Select[Any], f: ActorFilter) -> Select[Any]:
     return stmt
 
 
-def apply_source_filter(stmt: Select[Any], f: SourceFilter) -> Select[Any]:
+def apply_source_filter(session: Session, stmt: Select[Any], f: SourceFilter) -> Select[Any]:
     if f.ref:
         stmt = stmt.where(_refs(col(Source.ref), f.ref))
     if f.q:
@@ -429,7 +434,7 @@ def apply_source_filter(stmt: Select[Any], f: SourceFilter) -> Select[Any]:
     return stmt
 
 
-def apply_document_filter(stmt: Select[Any], f: DocumentFilter) -> Select[Any]:
+def apply_document_filter(session: Session, stmt: Select[Any], f: DocumentFilter) -> Select[Any]:
     if f.ref:
         stmt = stmt.where(_refs(col(Document.ref), f.ref))
     if f.source_id:

@@ -62,7 +62,7 @@ DOCUMENT_ORDER = date_key(col(Document.published_on), col(Document.id), descendi
 def list_page(
     session: Session,
     form: ReadForm,
-    apply: Callable[[Any, Any], Any],
+    apply: Callable[[Session, Any, Any], Any],
     filters: Any,
     key: SortKey,
     sort_name: str,
@@ -74,7 +74,7 @@ def list_page(
     return keyset_page(
         session,
         form,
-        apply(form.select(), filters),
+        apply(session, form.select(), filters),
         key,
         limit=limit,
         cursor=cursor,

@@ -39,7 +39,6 @@ from app.queries.filters import (
     StatementFilter,
     apply_event_filter,
     apply_statement_filter,
-    resolve_actor_scope,
 )
 from app.queries.listing import (
     EventSort,
@@ -65,7 +64,6 @@ def events_timeline(
 ) -> Response:
     """Matching events counted per period of their start date (weeks start on Monday), with
     fatality sums (null counts as 0) and zero buckets between the first and the last."""
-    resolve_actor_scope(session, filters)
     return json_response(request, timeline(session, filters, interval, group_by))
 
 
@@ -78,7 +76,6 @@ def events_facets(
     size: Annotated[int, Query(ge=1, le=500, description="Top values per field.")] = 20,
 ) -> Response:
     """Counts of matching events per value, largest first, ties by value."""
-    resolve_actor_scope(session, filters)
     return json_response(request, facets(session, filters, field or list(FacetField), size))
 
 
@@ -103,8 +100,7 @@ def export_events(
     sort: EventSortParam = EventSort.start_date_desc,
 ) -> Response:
     """Every matching event in the list's order, as CSV, NDJSON or GeoJSON."""
-    resolve_actor_scope(session, filters)
-    stmt = apply_event_filter(views.EVENTS.select(), filters)
+    stmt = apply_event_filter(session, views.EVENTS.select(), filters)
     return _export(request, session, EVENT_CSV, format, stmt, event_sort_key(sort))
 
 
@@ -129,8 +125,7 @@ def export_statements(
     """Every matching statement in the list's order, as CSV or NDJSON."""
     if format is ExportFormat.geojson:
         raise ValidationFailed("statements have no coordinates: use csv or ndjson", loc=["query", "format"])
-    resolve_actor_scope(session, filters)
-    stmt = apply_statement_filter(views.STATEMENTS.select(), filters)
+    stmt = apply_statement_filter(session, views.STATEMENTS.select(), filters)
     return _export(request, session, STATEMENT_CSV, format, stmt, statement_sort_key(sort))
 
 

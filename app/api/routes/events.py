@@ -20,7 +20,7 @@ from app.api.routes.common import (
     update_one,
 )
 from app.queries import views
-from app.queries.filters import EventFilter, apply_event_filter, resolve_actor_scope
+from app.queries.filters import EventFilter, apply_event_filter
 from app.queries.listing import EventSort, event_sort_key, list_page
 from app.schemas.common import Page
 from app.schemas.resources import EventCreate, EventOut, EventUpdate
@@ -43,7 +43,6 @@ def list_events(
     cursor: Cursor = None,
 ) -> Response:
     """Events matching every filter given; ties in the sort broken by id, nulls last."""
-    resolve_actor_scope(session, filters)
     page = list_page(
         session,
         views.EVENTS,

@@ -20,7 +20,7 @@ from app.api.routes.common import (
     update_one,
 )
 from app.queries import views
-from app.queries.filters import StatementFilter, apply_statement_filter, resolve_actor_scope
+from app.queries.filters import StatementFilter, apply_statement_filter
 from app.queries.listing import StatementSort, list_page, statement_sort_key
 from app.schemas.common import Page
 from app.schemas.resources import StatementCreate, StatementOut, StatementUpdate
@@ -47,7 +47,6 @@ def list_statements(
     cursor: Cursor = None,
 ) -> Response:
     """Statements, newest first by default; ties by id in the same direction."""
-    resolve_actor_scope(session, filters)
     page = list_page(
         session,
         views.STATEMENTS,
