@@ -5,7 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    create_model,
+)
 from pydantic_core import ErrorDetails
 
 from app.core.countries import ISO_ALPHA2
@@ -94,6 +102,21 @@ class Strict(BaseModel):
     """Input models reject fields they do not know, so typos are errors, not silent no-ops."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+def partial(create: type[BaseModel]) -> type[BaseModel]:
+    """The PATCH body of a resource: `create`'s fields with their constraints, each optional
+    with a default of None (`null` clears a nullable field; which fields were sent is what counts).
+    Cross-field rules are left out: PATCH validates the merged row through `create` itself."""
+    fields: dict[str, Any] = {}
+    for name, info in create.model_fields.items():
+        annotation: Any = info.annotation
+        if info.metadata:
+            annotation = Annotated[annotation, *info.metadata]
+        fields[name] = (annotation | None, Field(default=None, description=info.description))
+    name = create.__name__.removesuffix("Create") + "Update"
+    model: type[BaseModel] = create_model(name, __base__=Strict, __module__=create.__module__, **fields)
+    return model
 
 
 class ResourceOut(BaseModel):

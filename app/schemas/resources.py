@@ -1,7 +1,9 @@
 """Input (`*Create`, `*Update`) and output (`*Out`) shapes of the five resources.
 
 The `*Create` models carry every rule a single record must satisfy; the dataset loader, `POST`
-and `PATCH` (on the merged row) all validate through them, so there is one set of rules.
+and `PATCH` (on the merged row) all validate through them, so there is one set of rules. Each
+`*Update` is derived from its `*Create` (`partial`): the same fields and constraints, every one
+optional, so a field is declared once for both.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from app.schemas.common import (
     RequiredText,
     ResourceOut,
     Strict,
+    partial,
 )
 
 Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
@@ -83,14 +86,7 @@ class SourceCreate(Strict):
     description: str | None = None
 
 
-class SourceUpdate(Strict):
-    ref: Ref | None = None
-    name: Name | None = None
-    kind: SourceKind | None = None
-    country: CountryCode | None = None
-    url: Url | None = None
-    reliability: Grade | None = None
-    description: str | None = None
+SourceUpdate = partial(SourceCreate)
 
 
 class SourceOut(ResourceOut):
@@ -135,13 +131,7 @@ class DocumentCreate(Strict):
     language: Language | None = None
 
 
-class DocumentUpdate(Strict):
-    ref: Ref | None = None
-    source_id: Id | None = None
-    title: RequiredText | None = None
-    url: Url | None = None
-    published_on: date | None = None
-    language: Language | None = None
+DocumentUpdate = partial(DocumentCreate)
 
 
 class DocumentOut(ResourceOut):
@@ -193,14 +183,7 @@ class ActorCreate(Strict):
         return self
 
 
-class ActorUpdate(Strict):
-    ref: Ref | None = None
-    name: Name | None = None
-    kind: ActorKind | None = None
-    country: CountryCode | None = None
-    parent_id: Id | None = None
-    aliases: list[Name] | None = None
-    description: str | None = None
+ActorUpdate = partial(ActorCreate)
 
 
 class ActorBrief(BaseModel):
@@ -295,25 +278,7 @@ class EventCreate(Strict):
         return self
 
 
-class EventUpdate(Strict):
-    ref: Ref | None = None
-    title: RequiredText | None = None
-    type: EventType | None = None
-    start_date: date | None = None
-    end_date: date | None = None
-    date_precision: DatePrecision | None = None
-    country: CountryCode | None = None
-    admin1: str | None = None
-    location: str | None = None
-    latitude: Latitude | None = None
-    longitude: Longitude | None = None
-    geo_precision: GeoPrecision | None = None
-    description: str | None = None
-    fatalities_low: Count | None = None
-    fatalities_best: Count | None = None
-    fatalities_high: Count | None = None
-    actors: list[EventActorIn] | None = None
-    citations: list[CitationIn] | None = None
+EventUpdate = partial(EventCreate)
 
 
 class EventActorOut(BaseModel):
@@ -407,22 +372,7 @@ class StatementCreate(Strict):
         return self
 
 
-class StatementUpdate(Strict):
-    ref: Ref | None = None
-    speaker_id: Id | None = None
-    event_id: Id | None = None
-    document_id: Id | None = None
-    stated_on: date | None = None
-    kind: StatementKind | None = None
-    text: RequiredText | None = None
-    is_quote: bool | None = None
-    credibility: Credibility | None = None
-    mentions: list[Id] | None = None
-    measure: ShortText | None = None
-    value_low: Figure | None = None
-    value_best: Figure | None = None
-    value_high: Figure | None = None
-    unit: ShortText | None = None
+StatementUpdate = partial(StatementCreate)
 
 
 class StatementOut(ResourceOut):
