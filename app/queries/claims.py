@@ -38,13 +38,19 @@ def _is_claim() -> Any:
     )
 
 
+def _contested() -> Any:
+    """Over a group of claims: do they fail to overlap? The one definition of "contested", for
+    the `contested` filter and the claims answer alike."""
+    return sa.func.max(_claim_low()) > sa.func.min(_claim_high())
+
+
 def contested_event_ids() -> Any:
     """Events with a measure whose claims do not all overlap (a subquery of ids)."""
     return (
         sa.select(col(Statement.event_id))
         .where(_is_claim())
         .group_by(col(Statement.event_id), col(Statement.measure), col(Statement.unit))
-        .having(sa.func.max(_claim_low()) > sa.func.min(_claim_high()))
+        .having(_contested())
     )
 
 
@@ -105,26 +111,29 @@ def event_claims(session: Session, event_id: int) -> EventClaims:
     groups: dict[tuple[str, str | None], list[Any]] = defaultdict(list)
     for row in rows:
         groups[(row.measure, row.unit)].append(row)
-    measures = []
-    for (measure, unit), claims in sorted(groups.items(), key=lambda g: (g[0][0], g[0][1] or "")):
-        lows = [_bounds(c)[0] for c in claims]
-        highs = [_bounds(c)[1] for c in claims]
-        measures.append(
-            MeasureClaims(
-                measure=measure,
-                unit=unit,
-                low=min(lows),
-                high=max(highs),
-                contested=max(lows) > min(highs),
-                claims=[_claim(c) for c in claims],
-            )
+    ranges = session.execute(
+        sa.select(
+            col(Statement.measure),
+            col(Statement.unit),
+            sa.func.min(_claim_low()).label("low"),
+            sa.func.max(_claim_high()).label("high"),
+            _contested().label("contested"),
         )
+        .where(col(Statement.event_id) == event_id, _is_claim())
+        .group_by(col(Statement.measure), col(Statement.unit))
+    ).all()
+    measures = [
+        MeasureClaims(
+            measure=group.measure,
+            unit=group.unit,
+            low=group.low,
+            high=group.high,
+            contested=bool(group.contested),
+            claims=[_claim(c) for c in groups[(group.measure, group.unit)]],
+        )
+        for group in sorted(ranges, key=lambda g: (g.measure, g.unit or ""))
+    ]
     return EventClaims(event_id=event_id, measures=measures)
-
-
-def _bounds(row: Any) -> tuple[float, float]:
-    given = [v for v in (row.value_low, row.value_best, row.value_high) if v is not None]
-    return min(given), max(given)
 
 
 def _claim(row: Any) -> Claim:

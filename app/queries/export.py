@@ -203,3 +203,15 @@ def geojson_stream(chunks: Iterator[list[Row]]) -> Iterator[bytes]:
         if piece:
             yield bytes(piece)
     yield b"]}"
+
+
+def export_stream(
+    session: Session, layout: CsvLayout, format: ExportFormat, stmt: Any, key: SortKey
+) -> Iterator[bytes]:
+    """The whole export as pieces of output: the rows of `stmt` in `key` order, in `format`."""
+    chunks = iter_chunks(session, layout.form, stmt, key)
+    if format is ExportFormat.ndjson:
+        return ndjson_stream(chunks)
+    if format is ExportFormat.geojson:
+        return geojson_stream(chunks)
+    return csv_stream(chunks, layout)

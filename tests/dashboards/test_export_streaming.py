@@ -64,7 +64,7 @@ def test_head_on_an_export_sends_the_headers_without_running_it(
     def refuse(*_: Any, **__: Any) -> Any:
         raise AssertionError("HEAD must not read the rows")
 
-    monkeypatch.setattr(dashboards, "iter_chunks", refuse)
+    monkeypatch.setattr(dashboards, "export_stream", refuse)
     head = client.head("/v1/events/export", params={"format": "geojson"})
     assert head.status_code == 200
     assert head.content == b""

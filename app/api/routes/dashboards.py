@@ -30,10 +30,7 @@ from app.queries.export import (
     STATEMENT_CSV,
     CsvLayout,
     ExportFormat,
-    csv_stream,
-    geojson_stream,
-    iter_chunks,
-    ndjson_stream,
+    export_stream,
 )
 from app.queries.filters import (
     StatementFilter,
@@ -151,14 +148,9 @@ def _export(
         return StreamingResponse(iter(()), media_type=MEDIA_TYPES[format], headers=headers)
 
     def pieces() -> Iterator[bytes]:
+        # A session of its own: the request's is closed before the stream is sent.
         with session_factory()() as export_session:
-            chunks = iter_chunks(export_session, layout.form, stmt, key)
-            if format is ExportFormat.ndjson:
-                yield from ndjson_stream(chunks)
-            elif format is ExportFormat.geojson:
-                yield from geojson_stream(chunks)
-            else:
-                yield from csv_stream(chunks, layout)
+            yield from export_stream(export_session, layout, format, stmt, key)
 
     return StreamingResponse(pieces(), media_type=MEDIA_TYPES[format], headers=headers)
 
