@@ -1,0 +1,212 @@
+"""What the write rules of every resource share: the batch item, its errors, and persisting
+with change-feed entries (see the package docstring)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from functools import cache
+from typing import Any, Generic, TypeVar, get_args
+
+import sqlalchemy as sa
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+from sqlmodel import SQLModel
+
+from app.db.base import any_of, fold, utcnow
+from app.db.bulk import allocate_ids, bulk_insert
+from app.services.changes import record_change
+
+CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
+
+RowT = TypeVar("RowT")
+DataT = TypeVar("DataT", bound=BaseModel)
+
+
+class RecordError(Exception):
+    """A record breaks a rule. `conflict` marks clashes with other rows (HTTP 409)."""
+
+    def __init__(self, index: int, field: str, message: str, *, conflict: bool = False) -> None:
+        super().__init__(message)
+        self.index = index
+        self.field = field
+        self.message = message
+        self.conflict = conflict
+
+
+@dataclass
+class Item(Generic[RowT, DataT]):
+    """One record to write: the stored row it replaces (None to create) and its new values."""
+
+    row: Any  # the stored row, or None to create one
+    data: DataT
+    outcome: str = field(default=UNCHANGED)
+    id: int | None = None  # the row's id once saved
+
+    def __post_init__(self) -> None:
+        if self.row is not None:
+            self.id = self.row.id
+
+
+def _columns(data: BaseModel, exclude: set[str] | None = None, **extra: Any) -> dict[str, Any]:
+    """A record's column values, enums as their plain strings."""
+    values = data.model_dump(exclude=exclude)
+    for name in _enum_fields(type(data)):
+        value = values.get(name)
+        if isinstance(value, Enum):
+            values[name] = value.value
+    values.update(extra)
+    return values
+
+
+@cache
+def _enum_fields(model: type[BaseModel]) -> tuple[str, ...]:
+    """The fields that may hold an enum member (checked per value only there: an import calls
+    `_columns` a quarter of a million times)."""
+    return tuple(
+        name
+        for name, info in model.model_fields.items()
+        if any(isinstance(t, type) and issubclass(t, Enum) for t in _leaf_types(info.annotation))
+    )
+
+
+def _leaf_types(annotation: Any) -> Iterator[Any]:
+    yield annotation
+    for argument in get_args(annotation):
+        yield from _leaf_types(argument)
+
+
+def _differs(row: Any, values: dict[str, Any]) -> bool:
+    return row is None or any(getattr(row, name) != value for name, value in values.items())
+
+
+def _persist(
+    session: Session,
+    model: Any,
+    items: Sequence[Item[Any, Any]],
+    values: list[dict[str, Any]],
+    changed: list[bool],
+) -> None:
+    """Insert the new rows and rewrite the changed ones with Core statements (the ORM unit of
+    work is far too slow for imports); sets each item's id and outcome."""
+    table = model.__table__
+    now = utcnow()
+    new = [(item, row) for item, row in zip(items, values, strict=True) if item.row is None]
+    if new:
+        # Ids drawn up front let the rows go in as one bulk insert: an INSERT … RETURNING is
+        # executed row by row on SQLite.
+        ids = allocate_ids(session, table, len(new))
+        bulk_insert(
+            session,
+            table,
+            [
+                {"id": i, **row, "created_at": now, "updated_at": now}
+                for (_, row), i in zip(new, ids, strict=True)
+            ],
+        )
+        for (item, _), new_id in zip(new, ids, strict=True):
+            item.id, item.outcome = new_id, CREATED
+    stale = [
+        (item, row)
+        for item, row, did_change in zip(items, values, changed, strict=True)
+        if item.row is not None and did_change
+    ]
+    if stale:
+        columns = list(stale[0][1])
+        statement = (
+            sa.update(table)
+            .where(table.c.id == sa.bindparam("row_id"))
+            .values({name: sa.bindparam(f"v_{name}") for name in [*columns, "updated_at"]})
+        )
+        session.execute(
+            statement,
+            [
+                {"row_id": item.id, "v_updated_at": now, **{f"v_{k}": v for k, v in row.items()}}
+                for item, row in stale
+            ],
+            execution_options={"synchronize_session": False},
+        )
+        for item, _ in stale:
+            item.outcome = UPDATED
+            if isinstance(item.row, SQLModel):
+                session.expire(item.row)
+
+
+def _existing_ids(session: Session, model: Any, ids: Iterable[int]) -> set[int]:
+    wanted = set(ids)
+    if not wanted:
+        return set()
+    return set(session.scalars(sa.select(model.id).where(any_of(model.id, wanted))))
+
+
+def _check_refs(session: Session, model: Any, items: Sequence[Item[Any, Any]]) -> None:
+    """A ref names one row of its resource."""
+    claimed: dict[str, int] = {}
+    for index, item in enumerate(items):
+        ref = item.data.ref
+        if ref is None:
+            continue
+        if ref in claimed:
+            raise RecordError(index, "ref", f"ref {ref!r} is given twice", conflict=True)
+        claimed[ref] = index
+    if not claimed:
+        return
+    for ref, row_id in session.execute(
+        sa.select(model.ref, model.id).where(any_of(model.ref, list(claimed)))
+    ):
+        item = items[claimed[ref]]
+        if item.row is None or item.row.id != row_id:
+            raise RecordError(
+                claimed[ref],
+                "ref",
+                f"ref {ref!r} is already used by {model.__tablename__} {row_id}",
+                conflict=True,
+            )
+
+
+def _require(
+    session: Session,
+    model: Any,
+    items: Sequence[Item[Any, Any]],
+    field_name: str,
+    ids_of: Any,
+    what: str,
+) -> None:
+    """Every id the records point at exists (a missing target is a 422, not a 500)."""
+    wanted = {i for item in items for i in ids_of(item.data)}
+    found = _existing_ids(session, model, wanted)
+    for index, item in enumerate(items):
+        for target in ids_of(item.data):
+            if target not in found:
+                raise RecordError(index, field_name, f"{field_name} {target} identifies no {what}")
+
+
+def _record(session: Session, resource: str, items: Sequence[Item[Any, Any]]) -> None:
+    """Queue a change-feed entry for every row created or altered."""
+    for item in items:
+        if item.outcome in (CREATED, UPDATED):
+            assert item.id is not None
+            record_change(session, resource, item.id, item.data.ref, "upsert")
+
+
+def _check_unique_names(
+    session: Session, model: Any, items: Sequence[Item[Any, Any]], field_name: str
+) -> None:
+    keys: dict[str, int] = {}
+    for index, item in enumerate(items):
+        key = fold(item.data.name)
+        if key in keys:
+            raise RecordError(index, field_name, f"name {item.data.name!r} is given twice", conflict=True)
+        keys[key] = index
+    for key, row_id in session.execute(
+        sa.select(model.name_key, model.id).where(any_of(model.name_key, list(keys)))
+    ):
+        item = items[keys[key]]
+        if item.row is None or item.row.id != row_id:
+            raise RecordError(
+                keys[key],
+                field_name,
+                f"name {item.data.name!r} is already used by {model.__tablename__} {row_id}",
+                conflict=True,
+            )
