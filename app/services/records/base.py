@@ -3,7 +3,7 @@ with change-feed entries (see the package docstring)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import cache
@@ -140,29 +140,41 @@ def _existing_ids(session: Session, model: Any, ids: Iterable[int]) -> set[int]:
     return set(session.scalars(sa.select(model.id).where(any_of(model.id, wanted))))
 
 
-def _check_refs(session: Session, model: Any, items: Sequence[Item[Any, Any]]) -> None:
-    """A ref names one row of its resource."""
+def _check_unique(
+    session: Session,
+    items: Sequence[Item[Any, Any]],
+    column: Any,
+    key_of: Callable[[Any], str | None],
+    field_name: str,
+    what: Callable[[Any], str],
+) -> None:
+    """No two records, and no record and another stored row, share a key of `column` (a
+    record without one is skipped): a clash is a 409 that names the holder."""
     claimed: dict[str, int] = {}
     for index, item in enumerate(items):
-        ref = item.data.ref
-        if ref is None:
+        key = key_of(item.data)
+        if key is None:
             continue
-        if ref in claimed:
-            raise RecordError(index, "ref", f"ref {ref!r} is given twice", conflict=True)
-        claimed[ref] = index
+        if key in claimed:
+            raise RecordError(index, field_name, f"{what(item.data)} is given twice", conflict=True)
+        claimed[key] = index
     if not claimed:
         return
-    for ref, row_id in session.execute(
-        sa.select(model.ref, model.id).where(any_of(model.ref, list(claimed)))
-    ):
-        item = items[claimed[ref]]
+    table = column.class_
+    for key, row_id in session.execute(sa.select(column, table.id).where(any_of(column, list(claimed)))):
+        item = items[claimed[key]]
         if item.row is None or item.row.id != row_id:
             raise RecordError(
-                claimed[ref],
-                "ref",
-                f"ref {ref!r} is already used by {model.__tablename__} {row_id}",
+                claimed[key],
+                field_name,
+                f"{what(item.data)} is already used by {table.__tablename__} {row_id}",
                 conflict=True,
             )
+
+
+def _check_refs(session: Session, model: Any, items: Sequence[Item[Any, Any]]) -> None:
+    """A ref names one row of its resource."""
+    _check_unique(session, items, model.ref, lambda data: data.ref, "ref", lambda data: f"ref {data.ref!r}")
 
 
 def _require(
@@ -193,20 +205,12 @@ def _record(session: Session, resource: str, items: Sequence[Item[Any, Any]]) ->
 def _check_unique_names(
     session: Session, model: Any, items: Sequence[Item[Any, Any]], field_name: str
 ) -> None:
-    keys: dict[str, int] = {}
-    for index, item in enumerate(items):
-        key = fold(item.data.name)
-        if key in keys:
-            raise RecordError(index, field_name, f"name {item.data.name!r} is given twice", conflict=True)
-        keys[key] = index
-    for key, row_id in session.execute(
-        sa.select(model.name_key, model.id).where(any_of(model.name_key, list(keys)))
-    ):
-        item = items[keys[key]]
-        if item.row is None or item.row.id != row_id:
-            raise RecordError(
-                keys[key],
-                field_name,
-                f"name {item.data.name!r} is already used by {model.__tablename__} {row_id}",
-                conflict=True,
-            )
+    """A name (compared case-insensitively) names one row of its resource."""
+    _check_unique(
+        session,
+        items,
+        model.name_key,
+        lambda data: fold(data.name),
+        field_name,
+        lambda data: f"name {data.name!r}",
+    )
