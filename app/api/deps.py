@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.core.config import get_settings
-from app.db.session import session_factory
+from app.db.session import session_factory, transaction
 from app.services.auth import require_read, require_write
 
 
@@ -33,13 +33,8 @@ async def get_session() -> AsyncIterator[Session]:
 
 def get_write_session() -> Iterator[Session]:
     """One request, one transaction: commit when the handler returns, roll back if it raises."""
-    with session_factory(write=True)() as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+    with transaction() as session:
+        yield session
 
 
 async def reader(request: Request) -> None:
