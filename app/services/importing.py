@@ -9,7 +9,8 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
 
 from app.db.session import get_engine, session_factory
-from app.importers.ucdp_ged import ImportSummary, UcdpFormatError, UcdpImportError, import_ucdp_ged
+from app.importers.ucdp_ged.parsing import UcdpFormatError, UcdpImportError
+from app.importers.ucdp_ged.run import ImportSummary, import_ucdp_ged
 
 MAX_LISTED = 50
 

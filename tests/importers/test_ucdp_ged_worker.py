@@ -15,7 +15,8 @@ import pytest
 import sqlalchemy as sa
 
 from app.db import session as db_session
-from app.importers.ucdp_ged import UcdpFormatError, UcdpImportError, import_ucdp_ged
+from app.importers.ucdp_ged.parsing import UcdpFormatError, UcdpImportError
+from app.importers.ucdp_ged.run import import_ucdp_ged
 
 ROOT = Path(__file__).resolve().parents[3]
 SAMPLE = ROOT / "shared" / "data" / "ucdp_ged_sample.csv"
@@ -119,7 +120,7 @@ def test_the_parser_exits_when_the_importer_is_killed(database_url: str, tmp_pat
             import os, signal, sys
             from pathlib import Path
             from app.db.session import session_factory
-            from app.importers.ucdp_ged import import_ucdp_ged
+            from app.importers.ucdp_ged.run import import_ucdp_ged
 
             def die(_):
                 pid = os.getpid()
