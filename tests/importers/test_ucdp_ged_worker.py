@@ -65,7 +65,7 @@ def test_a_parser_error_is_a_one_line_cli_error(
 ) -> None:
     """The parser cannot read a directory (the CLI's own path check refuses one earlier, so the
     command's runner is called directly): one line on stderr, exit status 2, no traceback."""
-    from app.services.importing import run_ucdp_import
+    from app.cli import run_ucdp_import
 
     folder = tmp_path / "folder.csv"
     folder.mkdir()

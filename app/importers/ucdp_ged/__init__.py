@@ -4,7 +4,7 @@
 - `fields`: cleaning and parsing one row's values;
 - `convert`: one row into a bundle of dataset records (`RecordBundle`, `RowResult`);
 - `parsing`: a file into row results and batches, and the parser process (`parse_rows`);
-- `run`: loading the batches (`import_ucdp_ged`, `ImportSummary`).
+- `run`: loading the batches (`import_ucdp_ged`, `ImportSummary`, `refresh_statistics`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from app.importers.ucdp_ged.convert import RecordBundle, RowResult
 from app.importers.ucdp_ged.parsing import UcdpFormatError, UcdpImportError, parse_rows
 
 if TYPE_CHECKING:
-    from app.importers.ucdp_ged.run import ImportSummary, import_ucdp_ged
+    from app.importers.ucdp_ged.run import ImportSummary, import_ucdp_ged, refresh_statistics
 
 __all__ = [
     "ImportSummary",
@@ -25,9 +25,10 @@ __all__ = [
     "UcdpImportError",
     "import_ucdp_ged",
     "parse_rows",
+    "refresh_statistics",
 ]
 
-_LOADING_SIDE = frozenset({"ImportSummary", "import_ucdp_ged"})
+_LOADING_SIDE = frozenset({"ImportSummary", "import_ucdp_ged", "refresh_statistics"})
 
 
 def __getattr__(name: str) -> Any:
