@@ -1,17 +1,26 @@
-"""The `conflict-events` command."""
+"""The `conflict-events` command and all of its console output (reports, progress, errors)."""
 
 from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from app.core.config import get_settings
 from app.core.errors import APIError, DatasetError
 from app.models.enums import KeyScope
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from app.importers.ucdp_ged.run import ImportSummary
+
+# Warnings an import lists one by one; the rest are counted (skipped rows are always listed).
+MAX_LISTED = 50
 
 cli = typer.Typer(
     help="Conflict Events API: serve, migrate, load and import data.",
@@ -31,11 +40,12 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _print_report(report: dict[str, dict[str, int]]) -> None:
+def _print_counts(report: Mapping[str, Mapping[str, int]]) -> None:
+    """A loader report (or an import's merged reports) on stdout, one line per resource."""
     for resource, counts in report.items():
         typer.echo(
-            f"{resource:<11} created {counts['created']:>7}  updated {counts['updated']:>7}"
-            f"  unchanged {counts['unchanged']:>7}"
+            f"{resource:<11} created {counts.get('created', 0):>7}  updated {counts.get('updated', 0):>7}"
+            f"  unchanged {counts.get('unchanged', 0):>7}"
         )
 
 
@@ -63,7 +73,7 @@ def load(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, reada
             report = load_dataset(session, dataset)
     except DatasetError as exc:
         raise _fail(f"{file}: {exc}; nothing was loaded") from None
-    _print_report(report)
+    _print_counts(report)
 
 
 @cli.command("demo")
@@ -75,7 +85,7 @@ def demo() -> None:
         report = load_demo()
     except DatasetError as exc:
         raise _fail(f"the demo data does not fit this database: {exc}; nothing was loaded") from None
-    _print_report(report)
+    _print_counts(report)
 
 
 @cli.command("serve")
@@ -148,10 +158,61 @@ def import_ucdp_ged(
     batch_size: Annotated[int, typer.Option(min=1, max=50_000)] = 1000,
 ) -> None:
     """Import a UCDP GED CSV (idempotent; commits in batches; non-zero exit if rows skipped)."""
-    from app.services.importing import run_ucdp_import
-
     code = run_ucdp_import(file, batch_size=batch_size, interactive=sys.stderr.isatty())
     raise typer.Exit(code)
+
+
+def run_ucdp_import(path: Path, *, batch_size: int = 1000, interactive: bool = False) -> int:
+    """Import a GED CSV; 0 when every row was imported, 1 when any was skipped, 2 on a bad file
+    or when the import could not finish (batches committed before stay)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
+
+    from app.db.session import session_factory
+    from app.importers import ucdp_ged
+
+    err = Console(stderr=True, highlight=False)
+    factory = session_factory(write=True)
+    try:
+        if interactive:
+            with Progress(
+                "[progress.description]{task.description}",
+                BarColumn(),
+                DownloadColumn(),
+                TransferSpeedColumn(),
+                TimeRemainingColumn(),
+                console=err,
+            ) as bar:
+                task = bar.add_task(f"importing {path.name}", total=path.stat().st_size)
+                summary = ucdp_ged.import_ucdp_ged(
+                    path,
+                    factory,
+                    batch_size=batch_size,
+                    progress=lambda done: bar.update(task, completed=done),
+                )
+        else:
+            summary = ucdp_ged.import_ucdp_ged(path, factory, batch_size=batch_size)
+    except (ucdp_ged.UcdpFormatError, ucdp_ged.UcdpImportError) as exc:
+        err.print(f"error: {path}: {exc}", markup=False, soft_wrap=True)
+        return 2
+    ucdp_ged.refresh_statistics()
+    _print_import_report(summary, err)
+    return 0 if summary.ok else 1
+
+
+def _print_import_report(summary: ImportSummary, err: Console) -> None:
+    """Warnings and skips with their line numbers on stderr; totals and counts on stdout."""
+    for line, message in summary.warnings[:MAX_LISTED]:
+        err.print(f"warning: line {line}: {message}", markup=False, soft_wrap=True)
+    if len(summary.warnings) > MAX_LISTED:
+        err.print(f"… and {len(summary.warnings) - MAX_LISTED} more warnings")
+    for line, reason in summary.skipped:
+        err.print(f"skipped: line {line}: {reason}", markup=False, soft_wrap=True)
+    typer.echo(
+        f"rows read {summary.rows_read}, events imported {summary.events_imported}, "
+        f"skipped {len(summary.skipped)}, warnings {len(summary.warnings)}"
+    )
+    _print_counts(summary.counts)
 
 
 def main() -> None:

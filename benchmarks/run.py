@@ -84,8 +84,7 @@ def csv_file(rows: int) -> Path:
 
 def run_import(rows: int, backend: str) -> float:
     from app.db.session import session_factory
-    from app.importers.ucdp_ged import import_ucdp_ged
-    from app.services.importing import refresh_statistics
+    from app.importers.ucdp_ged.run import import_ucdp_ged, refresh_statistics
 
     path = csv_file(rows)
     fresh_database(backend)

@@ -1,8 +1,9 @@
 """The UCDP GED parser process: `python -m app.importers.parse_worker FILE BATCH_SIZE`.
 
 Started by `import_ucdp_ged`, which loads the batches this process converts; the protocol (pickled
-messages on stdout) is described in `ucdp_ged.parse_to_stream`. A module of its own so that the
-pickled classes are named after `app.importers.ucdp_ged`, never `__main__`.
+messages on stdout) is described in `ucdp_ged.parsing.parse_to_stream`. A module of its own so
+that the pickled classes are named after the `app.importers.ucdp_ged` modules that both
+processes import them from, never `__main__`.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import os
 import sys
 
-from app.importers.ucdp_ged import parse_to_stream
+from app.importers.ucdp_ged.parsing import parse_to_stream
 
 
 def main(argv: list[str]) -> int:

@@ -20,14 +20,10 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from app.db import session as db_session
-from app.importers.ucdp_ged import (
-    ImportSummary,
-    RowResult,
-    country_table,
-    import_ucdp_ged,
-    parse_rows,
-    source_grades,
-)
+from app.importers.ucdp_ged.convert import RowResult
+from app.importers.ucdp_ged.parsing import parse_rows
+from app.importers.ucdp_ged.run import ImportSummary, import_ucdp_ged
+from app.importers.ucdp_ged.tables import country_table, source_grades
 
 ROOT = Path(__file__).resolve().parents[3]
 SAMPLE = ROOT / "shared" / "data" / "ucdp_ged_sample.csv"

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from app.importers.ucdp_ged import RowResult, UcdpFormatError, parse_rows
+from app.importers.ucdp_ged.convert import RowResult
+from app.importers.ucdp_ged.parsing import UcdpFormatError, parse_rows
 
 SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "data" / "ucdp_ged_sample.csv"
 

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.db import session as db_session
-from app.importers.ucdp_ged import import_ucdp_ged
+from app.importers.ucdp_ged.run import import_ucdp_ged
 
 ROOT = Path(__file__).resolve().parents[3]
 SAMPLE = ROOT / "shared" / "data" / "ucdp_ged_sample.csv"

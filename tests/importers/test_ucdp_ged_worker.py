@@ -15,7 +15,8 @@ import pytest
 import sqlalchemy as sa
 
 from app.db import session as db_session
-from app.importers.ucdp_ged import UcdpFormatError, UcdpImportError, import_ucdp_ged
+from app.importers.ucdp_ged.parsing import UcdpFormatError, UcdpImportError
+from app.importers.ucdp_ged.run import import_ucdp_ged
 
 ROOT = Path(__file__).resolve().parents[3]
 SAMPLE = ROOT / "shared" / "data" / "ucdp_ged_sample.csv"
@@ -64,7 +65,7 @@ def test_a_parser_error_is_a_one_line_cli_error(
 ) -> None:
     """The parser cannot read a directory (the CLI's own path check refuses one earlier, so the
     command's runner is called directly): one line on stderr, exit status 2, no traceback."""
-    from app.services.importing import run_ucdp_import
+    from app.cli import run_ucdp_import
 
     folder = tmp_path / "folder.csv"
     folder.mkdir()
@@ -119,7 +120,7 @@ def test_the_parser_exits_when_the_importer_is_killed(database_url: str, tmp_pat
             import os, signal, sys
             from pathlib import Path
             from app.db.session import session_factory
-            from app.importers.ucdp_ged import import_ucdp_ged
+            from app.importers.ucdp_ged.run import import_ucdp_ged
 
             def die(_):
                 pid = os.getpid()
