@@ -214,3 +214,54 @@ def _check_unique_names(
         field_name,
         lambda data: f"name {data.name!r}",
     )
+
+
+Values = tuple[Any, ...]
+
+
+def _persisted_id(item: Item[Any, Any]) -> int:
+    """The id of an item `_persist` has written (new rows have theirs by then)."""
+    assert item.id is not None
+    return item.id
+
+
+@dataclass(frozen=True)
+class ChildList:
+    """Rows a parent owns as an ordered list — an event's actors and its citations, a
+    statement's mentions: read per parent, compared with the record's list, and replaced whole
+    (with fresh positions) only when it differs, so an unchanged record writes nothing."""
+
+    model: Any
+    owner: str  # the column holding the parent's id
+    fields: tuple[str, ...]  # the columns compared and written, besides the owner and position
+    order: tuple[str, ...] = ("position",)
+
+    def stored(self, session: Session, owner_ids: Sequence[int]) -> dict[int, list[Values]]:
+        """Each stored parent's list, in its order."""
+        if not owner_ids:
+            return {}
+        owner = getattr(self.model, self.owner)
+        found: dict[int, list[Values]] = {}
+        for row in session.execute(
+            sa.select(owner, *(getattr(self.model, name) for name in self.fields))
+            .where(any_of(owner, owner_ids))
+            .order_by(owner, *(getattr(self.model, name) for name in self.order))
+        ):
+            found.setdefault(row[0], []).append(tuple(row[1:]))
+        return found
+
+    def replace(
+        self, session: Session, lists: dict[int, list[Values]], stored: dict[int, list[Values]]
+    ) -> None:
+        """Give each parent in `lists` exactly that list (its stored rows go first)."""
+        owner = getattr(self.model, self.owner)
+        stale = [parent for parent in lists if parent in stored]
+        if stale:
+            session.execute(sa.delete(self.model).where(any_of(owner, stale)))
+        rows = [
+            {self.owner: parent, **dict(zip(self.fields, values, strict=True)), "position": position}
+            for parent, values_list in lists.items()
+            for position, values in enumerate(values_list)
+        ]
+        if rows:
+            bulk_insert(session, self.model.__table__, rows)

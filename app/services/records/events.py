@@ -4,12 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
-from sqlmodel import col
 
-from app.db.base import any_of
-from app.db.bulk import bulk_insert
 from app.models import (
     Actor,
     Citation,
@@ -21,11 +17,14 @@ from app.schemas.resources import (
     EventCreate,
 )
 from app.services.records.base import (
+    ChildList,
     Item,
+    Values,
     _check_refs,
     _columns,
     _differs,
     _persist,
+    _persisted_id,
     _record,
     _require,
 )
@@ -33,6 +32,8 @@ from app.services.records.base import (
 # --- events ------------------------------------------------------------------------------------
 
 EVENT_LINK_FIELDS = ("actors", "citations")
+EVENT_ACTORS = ChildList(EventActor, "event_id", ("actor_id", "role"))
+CITATIONS = ChildList(Citation, "event_id", ("document_id", "credibility", "excerpt"), ("position", "id"))
 
 
 def save_events(session: Session, items: Sequence[Item[Event, EventCreate]]) -> None:
@@ -47,67 +48,25 @@ def save_events(session: Session, items: Sequence[Item[Event, EventCreate]]) -> 
         "document",
     )
     stored_ids = [item.row.id for item in items if item.row is not None]
-    links: dict[int, list[tuple[int, str]]] = {}
-    cites: dict[int, list[tuple[int, int, str | None]]] = {}
-    if stored_ids:
-        for event_id, actor_id, role in session.execute(
-            sa.select(col(EventActor.event_id), col(EventActor.actor_id), col(EventActor.role))
-            .where(any_of(col(EventActor.event_id), stored_ids))
-            .order_by(col(EventActor.event_id), col(EventActor.position))
-        ):
-            links.setdefault(event_id, []).append((actor_id, role))
-        for event_id, document_id, credibility, excerpt in session.execute(
-            sa.select(
-                col(Citation.event_id),
-                col(Citation.document_id),
-                col(Citation.credibility),
-                col(Citation.excerpt),
-            )
-            .where(any_of(col(Citation.event_id), stored_ids))
-            .order_by(col(Citation.event_id), col(Citation.position), col(Citation.id))
-        ):
-            cites.setdefault(event_id, []).append((document_id, credibility, excerpt))
+    links = EVENT_ACTORS.stored(session, stored_ids)
+    cites = CITATIONS.stored(session, stored_ids)
     values, changed = [], []
-    relink: list[Item[Event, EventCreate]] = []
-    recite: list[Item[Event, EventCreate]] = []
+    relink: list[tuple[Item[Event, EventCreate], list[Values]]] = []
+    recite: list[tuple[Item[Event, EventCreate], list[Values]]] = []
     for item in items:
         row_values = _columns(item.data, exclude=set(EVENT_LINK_FIELDS))
         did_change = _differs(item.row, row_values)
-        new_links = [(a.actor_id, a.role.value) for a in item.data.actors]
-        new_cites = [(c.document_id, c.credibility, c.excerpt) for c in item.data.citations]
+        new_links: list[Values] = [(a.actor_id, a.role.value) for a in item.data.actors]
+        new_cites: list[Values] = [(c.document_id, c.credibility, c.excerpt) for c in item.data.citations]
         if links.get(item.id or 0, []) != new_links:
-            relink.append(item)
+            relink.append((item, new_links))
             did_change = True
         if cites.get(item.id or 0, []) != new_cites:
-            recite.append(item)
+            recite.append((item, new_cites))
             did_change = True
         values.append(row_values)
         changed.append(did_change)
     _persist(session, Event, items, values, changed)
-    stale_links = [i.id for i in relink if i.id in links]
-    if stale_links:
-        session.execute(sa.delete(EventActor).where(any_of(col(EventActor.event_id), stale_links)))
-    stale_cites = [i.id for i in recite if i.id in cites]
-    if stale_cites:
-        session.execute(sa.delete(Citation).where(any_of(col(Citation.event_id), stale_cites)))
-    link_rows = [
-        {"event_id": i.id, "actor_id": a.actor_id, "role": a.role.value, "position": n}
-        for i in relink
-        for n, a in enumerate(i.data.actors)
-    ]
-    if link_rows:
-        bulk_insert(session, EventActor.__table__, link_rows)  # type: ignore[attr-defined]
-    cite_rows = [
-        {
-            "event_id": i.id,
-            "document_id": c.document_id,
-            "credibility": c.credibility,
-            "excerpt": c.excerpt,
-            "position": n,
-        }
-        for i in recite
-        for n, c in enumerate(i.data.citations)
-    ]
-    if cite_rows:
-        bulk_insert(session, Citation.__table__, cite_rows)  # type: ignore[attr-defined]
+    EVENT_ACTORS.replace(session, {_persisted_id(i): new for i, new in relink}, links)
+    CITATIONS.replace(session, {_persisted_id(i): new for i, new in recite}, cites)
     _record(session, "events", items)

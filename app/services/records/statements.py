@@ -4,12 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
-from sqlmodel import col
 
-from app.db.base import any_of
-from app.db.bulk import bulk_insert
 from app.models import (
     Actor,
     Document,
@@ -21,16 +17,22 @@ from app.schemas.resources import (
     StatementCreate,
 )
 from app.services.records.base import (
+    ChildList,
     Item,
+    Values,
     _check_refs,
     _columns,
     _differs,
     _persist,
+    _persisted_id,
     _record,
     _require,
 )
 
 # --- statements --------------------------------------------------------------------------------
+
+
+MENTIONS = ChildList(StatementMention, "statement_id", ("actor_id",))
 
 
 def save_statements(session: Session, items: Sequence[Item[Statement, StatementCreate]]) -> None:
@@ -54,33 +56,18 @@ def save_statements(session: Session, items: Sequence[Item[Statement, StatementC
         "document",
     )
     stored_ids = [item.row.id for item in items if item.row is not None]
-    mentions: dict[int, list[int]] = {}
-    if stored_ids:
-        for statement_id, actor_id in session.execute(
-            sa.select(col(StatementMention.statement_id), col(StatementMention.actor_id))
-            .where(any_of(col(StatementMention.statement_id), stored_ids))
-            .order_by(col(StatementMention.statement_id), col(StatementMention.position))
-        ):
-            mentions.setdefault(statement_id, []).append(actor_id)
+    mentions = MENTIONS.stored(session, stored_ids)
     values, changed = [], []
-    remention: list[Item[Statement, StatementCreate]] = []
+    renamed: list[tuple[Item[Statement, StatementCreate], list[Values]]] = []
     for item in items:
         row_values = _columns(item.data, exclude={"mentions"})
         did_change = _differs(item.row, row_values)
-        if mentions.get(item.id or 0, []) != item.data.mentions:
-            remention.append(item)
+        new_mentions: list[Values] = [(actor_id,) for actor_id in item.data.mentions]
+        if mentions.get(item.id or 0, []) != new_mentions:
+            renamed.append((item, new_mentions))
             did_change = True
         values.append(row_values)
         changed.append(did_change)
     _persist(session, Statement, items, values, changed)
-    stale = [i.id for i in remention if i.id in mentions]
-    if stale:
-        session.execute(sa.delete(StatementMention).where(any_of(col(StatementMention.statement_id), stale)))
-    rows = [
-        {"statement_id": i.id, "actor_id": actor_id, "position": n}
-        for i in remention
-        for n, actor_id in enumerate(i.data.mentions)
-    ]
-    if rows:
-        bulk_insert(session, StatementMention.__table__, rows)  # type: ignore[attr-defined]
+    MENTIONS.replace(session, {_persisted_id(i): new for i, new in renamed}, mentions)
     _record(session, "statements", items)
