@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -89,45 +90,34 @@ def _check_aliases(session: Session, items: Sequence[Item[Actor, ActorCreate]]) 
                     conflict=True,
                 )
             alias_keys[key] = index
-    if alias_keys:
-        for key, actor_id in session.execute(
-            sa.select(col(ActorAlias.alias_key), col(ActorAlias.actor_id)).where(
-                any_of(col(ActorAlias.alias_key), list(alias_keys))
-            )
-        ):
-            index = alias_keys[key]
-            if actor_id != own_id[index] and actor_id not in own_id.values():
+    batch_ids = set(own_id.values())
+
+    def refuse_taken(keys: dict[str, int], column: Any, owner: Any, field: str, says: str) -> None:
+        """A key of `keys` held in `column` by an actor outside this batch is a 409."""
+        if not keys:
+            return
+        for key, holder in session.execute(sa.select(column, owner).where(any_of(column, list(keys)))):
+            index = keys[key]
+            if holder != own_id[index] and holder not in batch_ids:
                 raise RecordError(
                     index,
-                    "aliases",
-                    f"alias {key!r} already identifies actor {actor_id}",
+                    field,
+                    says.format(key=key, name=items[index].data.name, holder=holder),
                     conflict=True,
                 )
-        for key, name_owner in session.execute(
-            sa.select(col(Actor.name_key), col(Actor.id)).where(any_of(col(Actor.name_key), list(alias_keys)))
-        ).tuples():
-            actor_id = int(name_owner or 0)
-            index = alias_keys[key]
-            if actor_id != own_id[index] and actor_id not in own_id.values():
-                raise RecordError(
-                    index,
-                    "aliases",
-                    f"alias {key!r} is the name of actor {actor_id}",
-                    conflict=True,
-                )
-    for key, actor_id in session.execute(
-        sa.select(col(ActorAlias.alias_key), col(ActorAlias.actor_id)).where(
-            any_of(col(ActorAlias.alias_key), list(name_keys))
-        )
-    ):
-        index = name_keys[key]
-        if actor_id != own_id[index] and actor_id not in own_id.values():
-            raise RecordError(
-                index,
-                "name",
-                f"name {items[index].data.name!r} is an alias of actor {actor_id}",
-                conflict=True,
-            )
+
+    alias_key, alias_owner = col(ActorAlias.alias_key), col(ActorAlias.actor_id)
+    refuse_taken(
+        alias_keys, alias_key, alias_owner, "aliases", "alias {key!r} already identifies actor {holder}"
+    )
+    refuse_taken(
+        alias_keys,
+        col(Actor.name_key),
+        col(Actor.id),
+        "aliases",
+        "alias {key!r} is the name of actor {holder}",
+    )
+    refuse_taken(name_keys, alias_key, alias_owner, "name", "name {name!r} is an alias of actor {holder}")
 
 
 def _check_no_cycles(session: Session, items: Sequence[Item[Actor, ActorCreate]]) -> None:
