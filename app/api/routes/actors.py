@@ -2,7 +2,6 @@
 
 from fastapi import APIRouter
 
-from app.api.routes.common import RowId
 from app.api.routes.items import ItemRoutes, add_item_routes
 from app.queries.filters import ActorFilter, apply_actor_filter
 from app.queries.listing import ACTOR_ORDER
@@ -11,7 +10,6 @@ from app.services.crud import ACTORS
 
 router = APIRouter(prefix="/v1", tags=["actors"])
 
-ActorId = RowId
 
 add_item_routes(
     router,

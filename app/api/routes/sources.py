@@ -2,7 +2,6 @@
 
 from fastapi import APIRouter
 
-from app.api.routes.common import RowId
 from app.api.routes.items import ItemRoutes, add_item_routes
 from app.queries.filters import DocumentFilter, SourceFilter, apply_document_filter, apply_source_filter
 from app.queries.listing import DOCUMENT_ORDER, SOURCE_ORDER
@@ -11,8 +10,6 @@ from app.services.crud import DOCUMENTS, SOURCES
 
 router = APIRouter(prefix="/v1", tags=["sources and documents"])
 
-SourceId = RowId
-DocumentId = RowId
 
 add_item_routes(
     router,

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from app.api.routes.common import RowId, StatementSortParam
+from app.api.routes.common import StatementSortParam
 from app.api.routes.items import ItemRoutes, Sorting, add_item_routes
 from app.queries.filters import StatementFilter, apply_statement_filter
 from app.queries.listing import StatementSort, statement_sort_key
@@ -11,7 +11,6 @@ from app.services.crud import STATEMENTS
 
 router = APIRouter(prefix="/v1", tags=["statements"])
 
-StatementId = RowId
 
 add_item_routes(
     router,

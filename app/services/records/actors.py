@@ -31,8 +31,6 @@ from app.services.records.base import (
     _require,
 )
 
-# --- actors ------------------------------------------------------------------------------------
-
 
 def save_actors(session: Session, items: Sequence[Item[Actor, ActorCreate]]) -> None:
     _check_refs(session, Actor, items)

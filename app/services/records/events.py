@@ -29,8 +29,6 @@ from app.services.records.base import (
     _require,
 )
 
-# --- events ------------------------------------------------------------------------------------
-
 EVENT_LINK_FIELDS = ("actors", "citations")
 EVENT_ACTORS = ChildList(EventActor, "event_id", ("actor_id", "role"))
 CITATIONS = ChildList(Citation, "event_id", ("document_id", "credibility", "excerpt"), ("position", "id"))

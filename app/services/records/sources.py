@@ -29,8 +29,6 @@ from app.services.records.base import (
     _require,
 )
 
-# --- sources -----------------------------------------------------------------------------------
-
 
 def save_sources(session: Session, items: Sequence[Item[Source, SourceCreate]]) -> None:
     _check_refs(session, Source, items)
@@ -38,9 +36,6 @@ def save_sources(session: Session, items: Sequence[Item[Source, SourceCreate]]) 
     values = [_columns(item.data, name_key=fold(item.data.name)) for item in items]
     _persist(session, Source, items, values, [_differs(i.row, v) for i, v in zip(items, values, strict=True)])
     _record(session, "sources", items)
-
-
-# --- documents ---------------------------------------------------------------------------------
 
 
 def save_documents(session: Session, items: Sequence[Item[Document, DocumentCreate]]) -> None:

@@ -29,9 +29,6 @@ from app.services.records.base import (
     _require,
 )
 
-# --- statements --------------------------------------------------------------------------------
-
-
 MENTIONS = ChildList(StatementMention, "statement_id", ("actor_id",))
 
 
