@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from app.core.config import get_settings
+from app.core.enums import KeyScope
 from app.core.errors import APIError, DatasetError
-from app.models.enums import KeyScope
 
 if TYPE_CHECKING:
     from rich.console import Console

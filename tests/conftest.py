@@ -113,7 +113,7 @@ def load(database_url: str) -> Callable[[dict[str, Any]], dict[str, dict[str, in
 
 @pytest.fixture
 def make_key(database_url: str) -> Callable[[str, str], str]:
-    from app.models.enums import KeyScope
+    from app.core.enums import KeyScope
     from app.services.auth import create_key
 
     def _make(name: str = "tester", scope: str = "write") -> str:

@@ -54,7 +54,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from app.models.enums import ActorKind, ActorRole, EventType, SourceKind, StatementKind
+from app.core.enums import ActorKind, ActorRole, EventType, SourceKind, StatementKind
 from app.queries.listing import EventSort
 
 # --- a dataset big enough for realistic plans ------------------------------------------------------

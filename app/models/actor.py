@@ -1,13 +1,25 @@
 """Actors, their aliases and the parent tree."""
 
 import sqlalchemy as sa
-from sqlmodel import Field, SQLModel
+from sqlmodel import AutoString, Field, SQLModel
 
-from app.models.common import NAME_MAX, NO_ID_REUSE, ResourceRow, check
-from app.models.enums import ActorKind, sql_in
+from app.core.enums import ActorKind, sql_in
+from app.models.common import NAME_MAX, NO_ID_REUSE, Referenced, ResourceRow, check
+from app.schemas.common import CountryCode, Id, Name
 
 
-class Actor(ResourceRow, table=True):
+class ActorFields(Referenced):
+    """An actor's own columns, declared once (see `models.common`); aliases are rows of
+    `actor_alias`."""
+
+    name: Name
+    kind: ActorKind = Field(sa_type=AutoString(length=40), index=True)
+    country: CountryCode | None = Field(default=None, sa_type=AutoString(length=2), index=True)
+    parent_id: Id | None = Field(default=None, foreign_key="actor.id", index=True)
+    description: str | None = None
+
+
+class Actor(ActorFields, ResourceRow, table=True):
     __tablename__ = "actor"
     __table_args__ = (
         check(sql_in("kind", ActorKind), "kind"),
@@ -17,12 +29,7 @@ class Actor(ResourceRow, table=True):
         NO_ID_REUSE,
     )
 
-    name: str = Field(max_length=NAME_MAX)
     name_key: str = Field(max_length=NAME_MAX, unique=True)
-    kind: str = Field(max_length=40, index=True)
-    country: str | None = Field(default=None, max_length=2, index=True)
-    parent_id: int | None = Field(default=None, foreign_key="actor.id", index=True)
-    description: str | None = None
 
 
 class ActorAlias(SQLModel, table=True):

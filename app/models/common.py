@@ -1,21 +1,33 @@
-"""Columns every resource shares: id, ref, timestamps."""
+"""Columns every resource shares: id, ref, timestamps.
+
+Each resource declares its own columns once, in a `*Fields` model (pydantic, with SQLModel's
+`Field` for what the column needs beyond its type): the table, the `*Create` input (and so the
+derived `*Update`) and the `*Out` read form (`schemas.common.read_model`) all derive from it.
+"""
 
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlmodel import Field, SQLModel
+from pydantic import BaseModel
+from sqlmodel import AutoString, Field, SQLModel
 
 from app.db.base import UTCDateTime, utcnow
+from app.schemas.common import Ref
 
 REF_MAX = 200
 NAME_MAX = 500
 
 
+class Referenced(BaseModel):
+    """The optional stable `ref` every resource has: the first of its fields, in and out."""
+
+    ref: Ref | None = Field(default=None, sa_type=AutoString(length=REF_MAX), unique=True)
+
+
 class ResourceRow(SQLModel):
-    """`id`, the optional stable `ref`, and the timestamps of section 1 of the contract."""
+    """`id` and the timestamps of section 1 of the contract, which only the service writes."""
 
     id: int | None = Field(default=None, primary_key=True)
-    ref: str | None = Field(default=None, max_length=REF_MAX, unique=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 

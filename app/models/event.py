@@ -3,13 +3,35 @@
 from datetime import date
 
 import sqlalchemy as sa
-from sqlmodel import Field, SQLModel
+from pydantic import BaseModel
+from sqlmodel import AutoString, Field, SQLModel
 
-from app.models.common import NO_ID_REUSE, ResourceRow, check
-from app.models.enums import ActorRole, DatePrecision, EventType, GeoPrecision, sql_in
+from app.core.enums import ActorRole, DatePrecision, EventType, GeoPrecision, sql_in
+from app.models.common import NO_ID_REUSE, Referenced, ResourceRow, check
+from app.schemas.common import Count, CountryCode, Credibility, Id, Latitude, Longitude, RequiredText
 
 
-class Event(ResourceRow, table=True):
+class EventFields(Referenced):
+    """An event's own columns, declared once (see `models.common`)."""
+
+    title: RequiredText
+    type: EventType = Field(sa_type=AutoString(length=40))
+    start_date: date
+    end_date: date
+    date_precision: DatePrecision = Field(default=DatePrecision.day, sa_type=AutoString(length=10))
+    country: CountryCode | None = Field(default=None, sa_type=AutoString(length=2))
+    admin1: str | None = None
+    location: str | None = None
+    latitude: Latitude | None = None
+    longitude: Longitude | None = None
+    geo_precision: GeoPrecision | None = Field(default=None, sa_type=AutoString(length=10))
+    description: str | None = None
+    fatalities_low: Count | None = None
+    fatalities_best: Count | None = None
+    fatalities_high: Count | None = None
+
+
+class Event(EventFields, ResourceRow, table=True):
     __tablename__ = "event"
     __table_args__ = (
         check(sql_in("type", EventType), "type"),
@@ -44,22 +66,6 @@ class Event(ResourceRow, table=True):
         NO_ID_REUSE,
     )
 
-    title: str
-    type: str = Field(max_length=40)
-    start_date: date
-    end_date: date
-    date_precision: str = Field(default="day", max_length=10)
-    country: str | None = Field(default=None, max_length=2)
-    admin1: str | None = None
-    location: str | None = None
-    latitude: float | None = None
-    longitude: float | None = None
-    geo_precision: str | None = Field(default=None, max_length=10)
-    description: str | None = None
-    fatalities_low: int | None = None
-    fatalities_best: int | None = None
-    fatalities_high: int | None = None
-
 
 class EventActor(SQLModel, table=True):
     """An actor's part in an event; owned by the event."""
@@ -80,7 +86,16 @@ class EventActor(SQLModel, table=True):
     position: int = 0
 
 
-class Citation(SQLModel, table=True):
+class CitationFields(BaseModel):
+    """What an event's citation says, declared once: the table, `CitationIn` and `CitationOut`
+    derive from it."""
+
+    document_id: Id = Field(foreign_key="document.id")
+    credibility: Credibility = 6
+    excerpt: str | None = None
+
+
+class Citation(CitationFields, SQLModel, table=True):
     """What one document says about one event, graded for information credibility."""
 
     __tablename__ = "citation"
@@ -96,7 +111,4 @@ class Citation(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     event_id: int = Field(sa_column=sa.Column(sa.ForeignKey("event.id", ondelete="CASCADE"), nullable=False))
-    document_id: int = Field(foreign_key="document.id")
-    credibility: int = 6
-    excerpt: str | None = None
     position: int = 0

@@ -5,9 +5,9 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
+from app.core.enums import KeyScope, sql_in
 from app.db.base import UTCDateTime, utcnow
 from app.models.common import NO_ID_REUSE, check
-from app.models.enums import KeyScope, sql_in
 
 
 class ApiKey(SQLModel, table=True):

@@ -3,13 +3,30 @@
 from datetime import date
 
 import sqlalchemy as sa
-from sqlmodel import Field
+from sqlmodel import AutoString, Field
 
-from app.models.common import NAME_MAX, NO_ID_REUSE, ResourceRow, check
-from app.models.enums import Reliability, SourceKind, sql_in
+from app.core.enums import Reliability, SourceKind, sql_in
+from app.models.common import NAME_MAX, NO_ID_REUSE, Referenced, ResourceRow, check
+from app.schemas.common import GRADE, CountryCode, Grade, Id, Language, Name, RequiredText, Url
 
 
-class Source(ResourceRow, table=True):
+class SourceFields(Referenced):
+    """A source's own columns, declared once (see `models.common`)."""
+
+    name: Name
+    kind: SourceKind = Field(sa_type=AutoString(length=40), index=True)
+    country: CountryCode | None = Field(default=None, sa_type=AutoString(length=2), index=True)
+    url: Url | None = None
+    reliability: Grade = Field(
+        default=Reliability.F,
+        sa_type=AutoString(length=1),
+        index=True,
+        description=GRADE,  # SQLModel's `Field` would otherwise clear the type's description
+    )
+    description: str | None = None
+
+
+class Source(SourceFields, ResourceRow, table=True):
     __tablename__ = "source"
     __table_args__ = (
         check(sql_in("kind", SourceKind), "kind"),
@@ -19,16 +36,20 @@ class Source(ResourceRow, table=True):
         NO_ID_REUSE,
     )
 
-    name: str = Field(max_length=NAME_MAX)
     name_key: str = Field(max_length=NAME_MAX, unique=True)
-    kind: str = Field(max_length=40, index=True)
-    country: str | None = Field(default=None, max_length=2, index=True)
-    url: str | None = Field(default=None)
-    reliability: str = Field(default="F", max_length=1, index=True)
-    description: str | None = Field(default=None)
 
 
-class Document(ResourceRow, table=True):
+class DocumentFields(Referenced):
+    """A document's own columns, declared once."""
+
+    source_id: Id = Field(foreign_key="source.id")
+    title: RequiredText
+    url: Url | None = Field(default=None, unique=True)
+    published_on: date | None = None
+    language: Language | None = Field(default=None, sa_type=AutoString(length=35))
+
+
+class Document(DocumentFields, ResourceRow, table=True):
     __tablename__ = "document"
     __table_args__ = (
         check("length(title) >= 1", "title_not_empty"),
@@ -37,9 +58,3 @@ class Document(ResourceRow, table=True):
         sa.Index("ix_document_source_id_id", "source_id", "id"),
         NO_ID_REUSE,
     )
-
-    source_id: int = Field(foreign_key="source.id")
-    title: str
-    url: str | None = Field(default=None, unique=True)
-    published_on: date | None = None
-    language: str | None = Field(default=None, max_length=35)

@@ -3,13 +3,33 @@
 from datetime import date
 
 import sqlalchemy as sa
-from sqlmodel import Field, SQLModel
+from sqlmodel import AutoString, Field, SQLModel
 
-from app.models.common import NO_ID_REUSE, ResourceRow, check
-from app.models.enums import StatementKind, sql_in
+from app.core.enums import StatementKind, sql_in
+from app.models.common import NO_ID_REUSE, Referenced, ResourceRow, check
+from app.schemas.common import Credibility, Figure, Id, RequiredText, ShortText
 
 
-class Statement(ResourceRow, table=True):
+class StatementFields(Referenced):
+    """A statement's own columns, declared once (see `models.common`), in the order its read
+    form shows them; the mentioned actors are rows of `statement_mention`."""
+
+    stated_on: date
+    kind: StatementKind = Field(default=StatementKind.other, sa_type=AutoString(length=20), index=True)
+    speaker_id: Id = Field(foreign_key="actor.id", index=True)
+    event_id: Id | None = Field(default=None, foreign_key="event.id")
+    document_id: Id | None = Field(default=None, foreign_key="document.id", index=True)
+    credibility: Credibility = 6
+    is_quote: bool = False
+    measure: ShortText | None = Field(default=None, sa_type=AutoString(length=100), index=True)
+    value_low: Figure | None = None
+    value_best: Figure | None = None
+    value_high: Figure | None = None
+    unit: ShortText | None = Field(default=None, sa_type=AutoString(length=100))
+    text: RequiredText
+
+
+class Statement(StatementFields, ResourceRow, table=True):
     __tablename__ = "statement"
     __table_args__ = (
         check(sql_in("kind", StatementKind), "kind"),
@@ -39,20 +59,6 @@ class Statement(ResourceRow, table=True):
         ),
         NO_ID_REUSE,
     )
-
-    speaker_id: int = Field(foreign_key="actor.id", index=True)
-    event_id: int | None = Field(default=None, foreign_key="event.id")
-    document_id: int | None = Field(default=None, foreign_key="document.id", index=True)
-    stated_on: date
-    kind: str = Field(default="other", max_length=20, index=True)
-    text: str
-    is_quote: bool = False
-    credibility: int = 6
-    measure: str | None = Field(default=None, max_length=100, index=True)
-    value_low: float | None = None
-    value_best: float | None = None
-    value_high: float | None = None
-    unit: str | None = Field(default=None, max_length=100)
 
 
 class StatementMention(SQLModel, table=True):

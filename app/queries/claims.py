@@ -17,8 +17,8 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from app.core.enums import Reliability
 from app.models import Actor, Document, Source, Statement
-from app.models.enums import Reliability
 from app.schemas.resources import ActorBrief
 
 

@@ -28,6 +28,14 @@ from sqlalchemy import Select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from app.core.enums import (
+    ActorKind,
+    ActorRole,
+    EventType,
+    SourceKind,
+    StatementKind,
+    StatementRole,
+)
 from app.core.errors import ValidationFailed
 from app.db.base import contains_ci, fold, unicode_lower
 from app.models import (
@@ -40,14 +48,6 @@ from app.models import (
     Source,
     Statement,
     StatementMention,
-)
-from app.models.enums import (
-    ActorKind,
-    ActorRole,
-    EventType,
-    SourceKind,
-    StatementKind,
-    StatementRole,
 )
 from app.schemas.common import CountryCode, Credibility, Grade, Id
 

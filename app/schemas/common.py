@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import types
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar, Union, get_args, get_origin
 
 from pydantic import (
     AfterValidator,
@@ -15,9 +17,10 @@ from pydantic import (
     create_model,
 )
 from pydantic_core import ErrorDetails
+from sqlmodel.main import FieldInfoMetadata
 
 from app.core.countries import ISO_ALPHA2
-from app.models.enums import Reliability
+from app.core.enums import Reliability
 
 T = TypeVar("T")
 
@@ -73,11 +76,8 @@ CountryCode = Annotated[
     ),
     AfterValidator(_check_country),
 ]
-Grade = Annotated[
-    Reliability,
-    BeforeValidator(_upper),
-    Field(description="NATO Admiralty source reliability, A (best) … F (cannot be judged)."),
-]
+GRADE = "NATO Admiralty source reliability, A (best) … F (cannot be judged)."
+Grade = Annotated[Reliability, BeforeValidator(_upper), Field(description=GRADE)]
 Credibility = Annotated[
     int,
     Field(ge=1, le=6, description="Admiralty information credibility, 1 (confirmed) … 6."),
@@ -96,6 +96,15 @@ Ref = Annotated[
 RequiredText = Annotated[str, BeforeValidator(_strip), Field(min_length=1)]
 Timestamp = Annotated[datetime, PlainSerializer(rfc3339, return_type=str)]
 Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
+Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
+Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
+Count = Annotated[int, Field(ge=0, le=2**31 - 1)]
+Figure = Annotated[float, Field(allow_inf_nan=False, ge=-1e15, le=1e15)]
+Language = Annotated[
+    str, Field(pattern=r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$", max_length=35, examples=["en"])
+]
+Url = Annotated[str, Field(min_length=1, max_length=2000, examples=["https://www.forbes.com/"])]
+ShortText = Annotated[str, Field(min_length=1, max_length=100)]
 
 
 class Strict(BaseModel):
@@ -111,8 +120,10 @@ def partial(create: type[BaseModel]) -> type[BaseModel]:
     fields: dict[str, Any] = {}
     for name, info in create.model_fields.items():
         annotation: Any = info.annotation
-        if info.metadata:
-            annotation = Annotated[annotation, *info.metadata]
+        # the constraints of the input, not the column's own (SQLModel's `FieldInfoMetadata`)
+        constraints = [item for item in info.metadata if not isinstance(item, FieldInfoMetadata)]
+        if constraints:
+            annotation = Annotated[annotation, *constraints]
         fields[name] = (annotation | None, Field(default=None, description=info.description))
     name = create.__name__.removesuffix("Create") + "Update"
     model: type[BaseModel] = create_model(name, __base__=Strict, __module__=create.__module__, **fields)
@@ -124,6 +135,59 @@ class ResourceOut(BaseModel):
     ref: str | None
     created_at: Timestamp
     updated_at: Timestamp
+
+
+def plain(annotation: Any) -> Any:
+    """A type without its input constraints: `CountryCode | None` → `str | None`. Read forms
+    show what is stored; the constraints are the input's business."""
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin is Annotated:
+        return plain(args[0])
+    if origin in (Union, types.UnionType):
+        return Union[tuple(plain(arg) for arg in args)]  # noqa: UP007 - built at run time
+    if origin is list:
+        return list[plain(args[0])]  # type: ignore[misc]
+    return annotation
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A read form's field that is not one of the resource's own columns: an embedded row or a
+    figure derived from others, placed `after` the named field (at the end when None)."""
+
+    annotation: Any
+    description: str | None = None
+    after: str | None = None
+
+
+def read_model(
+    name: str, fields: type[BaseModel], *, base: type[BaseModel] = ResourceOut, **shown: Shown
+) -> type[BaseModel]:
+    """The read form (`*Out`) of a resource: `base`, then every field of `fields` (the one
+    declaration of the resource's columns) as it is stored — required, without input
+    constraints or defaults — with the `shown` extras in their places."""
+    placed: dict[str | None, list[str]] = {}
+    for extra, spec in shown.items():
+        placed.setdefault(spec.after, []).append(extra)
+
+    definitions: dict[str, Any] = {}
+
+    def add(names: list[str]) -> None:
+        for extra in names:
+            spec = shown[extra]
+            definitions[extra] = (spec.annotation, Field(description=spec.description))
+            add(placed.pop(extra, []))
+
+    for field_name, info in fields.model_fields.items():
+        if field_name in base.model_fields:
+            continue
+        definitions[field_name] = (plain(info.annotation), ...)
+        add(placed.pop(field_name, []))
+    add(placed.pop(None, []))
+    if placed:
+        raise ValueError(f"{name}: no field named {sorted(k or '' for k in placed)} to place extras after")
+    model: type[BaseModel] = create_model(name, __base__=base, __module__=fields.__module__, **definitions)
+    return model
 
 
 class Page(BaseModel, Generic[T]):

@@ -1,51 +1,37 @@
 """Input (`*Create`, `*Update`) and output (`*Out`) shapes of the five resources.
 
-The `*Create` models carry every rule a single record must satisfy; the dataset loader, `POST`
-and `PATCH` (on the merged row) all validate through them, so there is one set of rules. Each
-`*Update` is derived from its `*Create` (`partial`): the same fields and constraints, every one
-optional, so a field is declared once for both.
+A resource's columns are declared once, in its `*Fields` model next to the table; here each
+`*Create` adds what only input has (the rows it owns, cross-field rules), each `*Update` is
+derived from its `*Create` (`partial`: the same fields and constraints, every one optional) and
+each `*Out` from the `*Fields` (`read_model`: the stored types, all required, plus what the read
+form embeds). The `*Create` models carry every rule a single record must satisfy; the dataset
+loader, `POST` and `PATCH` (on the merged row) all validate through them.
 """
 
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Self
+from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from app.models.enums import (
-    ActorKind,
+from app.core.enums import (
     ActorRole,
-    DatePrecision,
-    EventType,
-    GeoPrecision,
     Reliability,
-    SourceKind,
-    StatementKind,
 )
+from app.models.actor import ActorFields
+from app.models.event import CitationFields, EventFields
+from app.models.source import DocumentFields, SourceFields
+from app.models.statement import StatementFields
 from app.schemas.common import (
-    CountryCode,
-    Credibility,
     FieldError,
-    Grade,
     Id,
     Name,
-    Ref,
-    RequiredText,
-    ResourceOut,
+    Shown,
     Strict,
     partial,
+    read_model,
 )
-
-Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
-Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
-Count = Annotated[int, Field(ge=0, le=2**31 - 1)]
-Figure = Annotated[float, Field(allow_inf_nan=False, ge=-1e15, le=1e15)]
-Language = Annotated[
-    str, Field(pattern=r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$", max_length=35, examples=["en"])
-]
-Url = Annotated[str, Field(min_length=1, max_length=2000, examples=["https://www.forbes.com/"])]
-ShortText = Annotated[str, Field(min_length=1, max_length=100)]
 
 
 def check_ordered(model: BaseModel, names: tuple[str, str, str]) -> None:
@@ -61,7 +47,7 @@ def check_ordered(model: BaseModel, names: tuple[str, str, str]) -> None:
 # --- sources -----------------------------------------------------------------------------------
 
 
-class SourceCreate(Strict):
+class SourceCreate(SourceFields, Strict):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
@@ -77,25 +63,9 @@ class SourceCreate(Strict):
         }
     )
 
-    ref: Ref | None = None
-    name: Name
-    kind: SourceKind
-    country: CountryCode | None = None
-    url: Url | None = None
-    reliability: Grade = Reliability.F
-    description: str | None = None
-
 
 SourceUpdate = partial(SourceCreate)
-
-
-class SourceOut(ResourceOut):
-    name: str
-    kind: SourceKind
-    country: str | None
-    url: str | None
-    reliability: Reliability
-    description: str | None
+SourceOut = read_model("SourceOut", SourceFields)
 
 
 class SourceBrief(BaseModel):
@@ -107,7 +77,7 @@ class SourceBrief(BaseModel):
 # --- documents ---------------------------------------------------------------------------------
 
 
-class DocumentCreate(Strict):
+class DocumentCreate(DocumentFields, Strict):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
@@ -123,30 +93,15 @@ class DocumentCreate(Strict):
         }
     )
 
-    ref: Ref | None = None
-    source_id: Id
-    title: RequiredText
-    url: Url | None = None
-    published_on: date | None = None
-    language: Language | None = None
-
 
 DocumentUpdate = partial(DocumentCreate)
-
-
-class DocumentOut(ResourceOut):
-    source_id: int
-    source: SourceBrief
-    title: str
-    url: str | None
-    published_on: date | None
-    language: str | None
+DocumentOut = read_model("DocumentOut", DocumentFields, source=Shown(SourceBrief, after="source_id"))
 
 
 # --- actors ------------------------------------------------------------------------------------
 
 
-class ActorCreate(Strict):
+class ActorCreate(ActorFields, Strict):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
@@ -162,13 +117,7 @@ class ActorCreate(Strict):
         }
     )
 
-    ref: Ref | None = None
-    name: Name
-    kind: ActorKind
-    country: CountryCode | None = None
-    parent_id: Id | None = None
     aliases: list[Name] = Field(default_factory=list, max_length=200)
-    description: str | None = None
 
     @model_validator(mode="after")
     def distinct_aliases(self) -> Self:
@@ -191,18 +140,14 @@ class ActorBrief(BaseModel):
     name: str
 
 
-class ActorOut(ResourceOut):
-    name: str
-    kind: ActorKind
-    country: str | None
-    parent_id: int | None
-    aliases: list[str]
-    description: str | None
-
-
-class ActorDetail(ActorOut):
-    parent: ActorBrief | None
-    children: list[ActorBrief]
+ActorOut = read_model("ActorOut", ActorFields, aliases=Shown(list[str], after="parent_id"))
+ActorDetail = read_model(
+    "ActorDetail",
+    ActorFields,
+    base=ActorOut,
+    parent=Shown(ActorBrief | None),
+    children=Shown(list[ActorBrief]),
+)
 
 
 # --- events ------------------------------------------------------------------------------------
@@ -213,13 +158,11 @@ class EventActorIn(Strict):
     role: ActorRole
 
 
-class CitationIn(Strict):
-    document_id: Id
-    credibility: Credibility = 6
-    excerpt: str | None = None
+class CitationIn(CitationFields, Strict):
+    pass
 
 
-class EventCreate(Strict):
+class EventCreate(EventFields, Strict):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
@@ -243,22 +186,7 @@ class EventCreate(Strict):
         }
     )
 
-    ref: Ref | None = None
-    title: RequiredText
-    type: EventType
-    start_date: date
-    end_date: date | None = Field(default=None, description="Defaults to `start_date`.")
-    date_precision: DatePrecision = DatePrecision.day
-    country: CountryCode | None = None
-    admin1: str | None = None
-    location: str | None = None
-    latitude: Latitude | None = None
-    longitude: Longitude | None = None
-    geo_precision: GeoPrecision | None = None
-    description: str | None = None
-    fatalities_low: Count | None = None
-    fatalities_best: Count | None = None
-    fatalities_high: Count | None = None
+    end_date: date | None = Field(default=None, description="Defaults to `start_date`.")  # type: ignore[assignment]
     actors: list[EventActorIn] = Field(default_factory=list, max_length=1000)
     citations: list[CitationIn] = Field(default_factory=list, max_length=1000)
 
@@ -287,44 +215,29 @@ class EventActorOut(BaseModel):
     name: str
 
 
-class CitationOut(BaseModel):
-    document_id: int
-    credibility: int
-    excerpt: str | None
-    source_id: int
-    source_name: str
-    reliability: Reliability
-    url: str | None
-
-
-class EventOut(ResourceOut):
-    title: str
-    type: EventType
-    start_date: date
-    end_date: date
-    date_precision: DatePrecision
-    country: str | None
-    admin1: str | None
-    location: str | None
-    latitude: float | None
-    longitude: float | None
-    geo_precision: GeoPrecision | None
-    description: str | None
-    fatalities_low: int | None
-    fatalities_best: int | None
-    fatalities_high: int | None
-    source_count: int = Field(description="Distinct sources among the citations.")
-    best_reliability: Reliability | None = Field(
-        description="Best reliability grade among the cited sources."
-    )
-    actors: list[EventActorOut]
-    citations: list[CitationOut]
+CitationOut = read_model(
+    "CitationOut",
+    CitationFields,
+    base=BaseModel,
+    source_id=Shown(int),
+    source_name=Shown(str),
+    reliability=Shown(Reliability),
+    url=Shown(str | None),
+)
+EventOut = read_model(
+    "EventOut",
+    EventFields,
+    source_count=Shown(int, "Distinct sources among the citations."),
+    best_reliability=Shown(Reliability | None, "Best reliability grade among the cited sources."),
+    actors=Shown(list[EventActorOut]),
+    citations=Shown(list[CitationOut]),  # type: ignore[valid-type]  # a model built at run time
+)
 
 
 # --- statements --------------------------------------------------------------------------------
 
 
-class StatementCreate(Strict):
+class StatementCreate(StatementFields, Strict):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
@@ -346,21 +259,7 @@ class StatementCreate(Strict):
         }
     )
 
-    ref: Ref | None = None
-    speaker_id: Id
-    event_id: Id | None = None
-    document_id: Id | None = None
-    stated_on: date
-    kind: StatementKind = StatementKind.other
-    text: RequiredText
-    is_quote: bool = False
-    credibility: Credibility = 6
     mentions: list[Id] = Field(default_factory=list, max_length=1000)
-    measure: ShortText | None = None
-    value_low: Figure | None = None
-    value_best: Figure | None = None
-    value_high: Figure | None = None
-    unit: ShortText | None = None
 
     @model_validator(mode="after")
     def consistent(self) -> Self:
@@ -375,22 +274,12 @@ class StatementCreate(Strict):
 StatementUpdate = partial(StatementCreate)
 
 
-class StatementOut(ResourceOut):
-    stated_on: date
-    kind: StatementKind
-    speaker_id: int
-    speaker: ActorBrief
-    event_id: int | None
-    document_id: int | None
-    reliability: Reliability | None = Field(
-        description="Reliability grade of the document's source, or null."
-    )
-    credibility: int
-    is_quote: bool
-    measure: str | None
-    value_low: float | None
-    value_best: float | None
-    value_high: float | None
-    unit: str | None
-    mentions: list[ActorBrief]
-    text: str
+StatementOut = read_model(
+    "StatementOut",
+    StatementFields,
+    speaker=Shown(ActorBrief, after="speaker_id"),
+    reliability=Shown(
+        Reliability | None, "Reliability grade of the document's source, or null.", after="document_id"
+    ),
+    mentions=Shown(list[ActorBrief], after="unit"),
+)

@@ -13,11 +13,11 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from app.core.config import get_settings
+from app.core.enums import KeyScope
 from app.core.errors import Conflict, Forbidden, NotFound, Unauthorized
 from app.db.base import utcnow
 from app.db.session import session_factory
 from app.models import ApiKey
-from app.models.enums import KeyScope
 
 KEY_PREFIX = "ce_"
 CHALLENGE = {"WWW-Authenticate": "Bearer"}
