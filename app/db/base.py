@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 from sqlalchemy.sql.visitors import InternalTraversal
 from sqlmodel import SQLModel
@@ -21,6 +23,13 @@ NAMING_CONVENTION = {
 }
 SQLModel.metadata.naming_convention = NAMING_CONVENTION
 metadata = SQLModel.metadata
+
+
+def table_of(model: type[SQLModel]) -> sa.Table:
+    """The table a table model maps: SQLModel does not declare `__table__` to mypy."""
+    table = model.__table__  # type: ignore[attr-defined]
+    assert isinstance(table, sa.Table)
+    return table
 
 
 def utcnow() -> datetime:
@@ -42,7 +51,9 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
         value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
-    def result_processor(self, dialect: sa.Dialect, coltype: Any) -> Any:
+    def result_processor(
+        self, dialect: sa.Dialect, coltype: object
+    ) -> Callable[[Any], datetime | None] | None:
         """On SQLite one C-level parse per value: reads of many rows spend measurable time
         here when the generic processor chain runs per value."""
         if dialect.name == "sqlite":
@@ -80,12 +91,12 @@ class unicode_lower(FunctionElement[str]):  # reads like the SQL function it bec
 
 
 @compiles(unicode_lower)
-def _unicode_lower_default(element: unicode_lower, compiler: Any, **kw: Any) -> str:
+def _unicode_lower_default(element: unicode_lower, compiler: SQLCompiler, **kw: object) -> str:
     return f"lower({compiler.process(element.clauses, **kw)})"
 
 
 @compiles(unicode_lower, "sqlite")
-def _unicode_lower_sqlite(element: unicode_lower, compiler: Any, **kw: Any) -> str:
+def _unicode_lower_sqlite(element: unicode_lower, compiler: SQLCompiler, **kw: object) -> str:
     return f"py_lower({compiler.process(element.clauses, **kw)})"
 
 
@@ -93,7 +104,7 @@ def escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def contains_ci(column: Any, needle: str) -> ColumnElement[bool]:
+def contains_ci(column: sa.SQLColumnExpression[str | None], needle: str) -> ColumnElement[bool]:
     """Case-insensitive substring match: column and needle are lower-cased by the same SQL
     function, so a match does not depend on which database answers."""
     pattern = sa.literal(f"%{escape_like(needle)}%", sa.String())
@@ -113,28 +124,28 @@ class any_of(sa.sql.expression.ColumnElement[bool]):  # reads like the SQL it be
     # no index can serve, so every lookup scanned the whole table.
     _is_implicitly_boolean = True
 
-    def __init__(self, column: Any, values: Any) -> None:
+    def __init__(self, column: Any, values: Iterable[object]) -> None:
         self.column = column
         self.values = list(values)
 
 
 @compiles(any_of)
-def _any_of_default(element: any_of, compiler: Any, **kw: Any) -> str:
+def _any_of_default(element: any_of, compiler: SQLCompiler, **kw: object) -> str:
     return str(compiler.process(element.column.in_(element.values), **kw))
 
 
 @compiles(any_of, "sqlite")
-def _any_of_sqlite(element: any_of, compiler: Any, **kw: Any) -> str:
+def _any_of_sqlite(element: any_of, compiler: SQLCompiler, **kw: object) -> str:
     """One JSON array parameter read by `json_each`, as `in_param` does: an `IN` of thousands
     of bind parameters cost more to compile (a unique name per value) than to run."""
-    values: Any = sa.select(sa.column("value")).select_from(
+    values: sa.Select[Any] = sa.select(sa.column("value")).select_from(
         sa.func.json_each(sa.bindparam(None, element.values, type_=JsonList())).table_valued("value")
     )
     return str(compiler.process(element.column.in_(values.scalar_subquery()), **kw))
 
 
 @compiles(any_of, "postgresql")
-def _any_of_postgresql(element: any_of, compiler: Any, **kw: Any) -> str:
+def _any_of_postgresql(element: any_of, compiler: SQLCompiler, **kw: object) -> str:
     from sqlalchemy.dialects.postgresql import ARRAY
 
     array = sa.bindparam(None, element.values, type_=ARRAY(element.column.type))
@@ -160,37 +171,37 @@ class in_param(sa.sql.expression.ColumnElement[bool]):  # reads like the SQL it 
         self.name = name
 
 
-def in_param_value(dialect: sa.Dialect, values: list[Any]) -> Any:
+def in_param_value(dialect: sa.Dialect, values: Sequence[object]) -> str | Sequence[object]:
     """What `in_param`'s one parameter carries: a JSON array on SQLite, an array elsewhere.
     For callers that send `in_param` statements as precompiled text."""
     return orjson.dumps(values).decode() if dialect.name == "sqlite" else values
 
 
-class JsonList(sa.TypeDecorator[list[Any]]):
+class JsonList(sa.TypeDecorator[Sequence[object]]):
     """A list bound as one JSON text parameter (for SQLite's `json_each`)."""
 
     impl = sa.String()
     cache_ok = True
 
-    def process_bind_param(self, value: list[Any] | None, dialect: sa.Dialect) -> str | None:
+    def process_bind_param(self, value: Sequence[object] | None, dialect: sa.Dialect) -> str | None:
         return None if value is None else str(in_param_value(dialect, value))
 
 
 @compiles(in_param, "sqlite")
-def _in_param_sqlite(element: in_param, compiler: Any, **kw: Any) -> str:
-    values: Any = sa.select(sa.column("value")).select_from(
+def _in_param_sqlite(element: in_param, compiler: SQLCompiler, **kw: object) -> str:
+    values: sa.Select[Any] = sa.select(sa.column("value")).select_from(
         sa.func.json_each(sa.bindparam(element.name, type_=JsonList())).table_valued("value")
     )
     return str(compiler.process(element.column.in_(values.scalar_subquery()), **kw))
 
 
 @compiles(in_param)
-def _in_param_default(element: in_param, compiler: Any, **kw: Any) -> str:
+def _in_param_default(element: in_param, compiler: SQLCompiler, **kw: object) -> str:
     return str(compiler.process(element.column.in_(sa.bindparam(element.name, expanding=True)), **kw))
 
 
 @compiles(in_param, "postgresql")
-def _in_param_postgresql(element: in_param, compiler: Any, **kw: Any) -> str:
+def _in_param_postgresql(element: in_param, compiler: SQLCompiler, **kw: object) -> str:
     from sqlalchemy.dialects.postgresql import ARRAY
 
     array = sa.bindparam(element.name, type_=ARRAY(element.column.type))

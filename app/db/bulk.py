@@ -10,11 +10,14 @@ like any other statement.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 def allocate_ids(session: Session, table: sa.Table, count: int) -> list[int]:
@@ -49,7 +52,7 @@ def allocate_ids(session: Session, table: sa.Table, count: int) -> list[int]:
     return list(range(start, start + count))
 
 
-def bulk_insert(session: Session, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
+def bulk_insert(session: Session, table: sa.Table, rows: Sequence[Mapping[str, object]]) -> None:
     """Insert rows that all have the same keys, in the session's transaction."""
     if not rows:
         return
@@ -81,14 +84,14 @@ def bulk_insert(session: Session, table: sa.Table, rows: Sequence[dict[str, Any]
         raise sa.exc.DBAPIError.instance(statement, None, exc, sqlite3.Error) from exc
 
 
-def _memoised(process: Callable[[Any], Any] | None) -> Callable[[Any], Any] | None:
+def _memoised(process: Callable[[T], R] | None) -> Callable[[T], R] | None:
     """A bind processor that converts each distinct value once: a batch repeats the same
     timestamps and dates thousands of times, and converting them was a tenth of an import."""
     if process is None:
         return None
-    done: dict[Any, Any] = {}
+    done: dict[T, R] = {}
 
-    def convert(value: Any) -> Any:
+    def convert(value: T) -> R:
         try:
             return done[value]
         except KeyError:
@@ -101,7 +104,7 @@ def _memoised(process: Callable[[Any], Any] | None) -> Callable[[Any], Any] | No
 
 
 def _copy(
-    raw: Any, table: sa.Table, columns: list[str], column_list: str, rows: Sequence[dict[str, Any]]
+    raw: Any, table: sa.Table, columns: list[str], column_list: str, rows: Sequence[Mapping[str, object]]
 ) -> None:
     import psycopg
 

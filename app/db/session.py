@@ -13,13 +13,17 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from app.core.config import get_settings
 
 IMMEDIATE = "sqlite_begin_immediate"
 
 
-def _lower(value: Any) -> Any:
+SqliteValue = str | bytes | int | float | None
+
+
+def _lower(value: SqliteValue) -> SqliteValue:
     return value.lower() if isinstance(value, str) else value
 
 
@@ -32,7 +36,7 @@ def _configure_sqlite(engine: Engine) -> None:
     """
 
     @event.listens_for(engine, "connect")
-    def on_connect(dbapi_connection: sqlite3.Connection, _: Any) -> None:
+    def on_connect(dbapi_connection: sqlite3.Connection, _: ConnectionPoolEntry) -> None:
         dbapi_connection.isolation_level = None
         dbapi_connection.create_function("py_lower", 1, _lower, deterministic=True)
         cursor = dbapi_connection.cursor()

@@ -7,15 +7,17 @@ raises `DatasetError` naming the resource, the record's ref and the field.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
+from sqlmodel import SQLModel
 
 from app.core.errors import DatasetError
-from app.db.base import any_of
+from app.db.base import any_of, table_of
 from app.models import Actor, Document, Event, Source, Statement
 from app.schemas.common import error_loc
 from app.schemas.resources import (
@@ -37,6 +39,7 @@ from app.services.records import (
     save_sources,
     save_statements,
 )
+from app.services.records.base import Keyed
 
 RESOURCES = ("sources", "documents", "actors", "events", "statements")
 READ_ONLY_KEYS = {"id", "created_at", "updated_at"}
@@ -51,34 +54,42 @@ FILE_FIELDS = {
 CHUNK = 2000
 
 LoadReport = dict[str, dict[str, int]]
+# A record as the file gives it: parsed JSON, checked field by field below (the boundary).
+FileRecord = dict[str, Any]
+StoredRow = sa.Row[*tuple[Any, ...]]  # a stored row of a resource, all its columns
+T = TypeVar("T")
 ModelT = TypeVar("ModelT", bound=BaseModel)
+CreateT = TypeVar("CreateT", bound=Keyed)
 
 
 def empty_report() -> LoadReport:
     return {name: {CREATED: 0, UPDATED: 0, UNCHANGED: 0} for name in RESOURCES}
 
 
-def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
+def _chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
 
-def ref_ids(session: Session, model: Any, refs: set[str]) -> dict[str, int]:
+def ref_ids(session: Session, model: type[SQLModel], refs: set[str]) -> dict[str, int]:
     found: dict[str, int] = {}
     ordered = sorted(refs)
+    columns = table_of(model).c
     for chunk in _chunks(ordered):
         found.update(
-            session.execute(sa.select(model.ref, model.id).where(any_of(model.ref, chunk))).tuples().all()
+            session.execute(sa.select(columns.ref, columns.id).where(any_of(columns.ref, chunk)))
+            .tuples()
+            .all()
         )
     return found
 
 
-def rows_by_ref(session: Session, model: Any, refs: Sequence[str]) -> dict[str, Any]:
-    rows: dict[str, Any] = {}
+def rows_by_ref(session: Session, model: type[SQLModel], refs: Sequence[str]) -> dict[str, StoredRow]:
+    rows: dict[str, StoredRow] = {}
     for chunk in _chunks(list(refs)):
         # Plain rows, not ORM instances: the rules only read them, and loading thousands of
         # model instances per batch costs more than the rest of the import.
-        table = model.__table__
+        table = table_of(model)
         rows.update(
             (row.ref, row) for row in session.execute(sa.select(table).where(any_of(table.c.ref, chunk)))
         )
@@ -91,12 +102,12 @@ class _RefIds:
 
     def __init__(self, session: Session) -> None:
         self.session = session
-        self.known: dict[Any, dict[str, int]] = {}
+        self.known: dict[type[SQLModel], dict[str, int]] = {}
 
-    def add(self, model: Any, saved: dict[str, int]) -> None:
+    def add(self, model: type[SQLModel], saved: dict[str, int]) -> None:
         self.known.setdefault(model, {}).update(saved)
 
-    def get(self, model: Any, refs: set[str]) -> dict[str, int]:
+    def get(self, model: type[SQLModel], refs: set[str]) -> dict[str, int]:
         known = self.known.setdefault(model, {})
         found = {ref: known[ref] for ref in refs if ref in known}
         missing = refs - found.keys()
@@ -110,13 +121,13 @@ class _RefIds:
 class _Records:
     """One resource's records from the file, checked for shape and duplicate refs."""
 
-    def __init__(self, resource: str, raw: Any) -> None:
+    def __init__(self, resource: str, raw: object) -> None:
         self.resource = resource
         if raw is None:
             raw = []
         if not isinstance(raw, list):
             raise DatasetError(resource, None, None, "must be an array of records")
-        self.records: list[dict[str, Any]] = []
+        self.records: list[FileRecord] = []
         seen: set[str] = set()
         for position, record in enumerate(raw):
             if not isinstance(record, dict):
@@ -129,11 +140,11 @@ class _Records:
             seen.add(ref)
             self.records.append({k: v for k, v in record.items() if k not in READ_ONLY_KEYS})
 
-    def fail(self, record: dict[str, Any], field: str | None, message: str) -> DatasetError:
+    def fail(self, record: FileRecord, field: str | None, message: str) -> DatasetError:
         return DatasetError(self.resource, record.get("ref"), field, message)
 
 
-def _validate(records: _Records, record: dict[str, Any], model: type[ModelT]) -> ModelT:
+def _validate(records: _Records, record: FileRecord, model: type[ModelT]) -> ModelT:
     try:
         return model.model_validate(record)
     except ValidationError as exc:
@@ -149,32 +160,49 @@ def _file_field(field: str) -> str:
     return f"{head}{dot}{name}"
 
 
-def _reference(
-    records: _Records, record: dict[str, Any], key: str, known: dict[str, int], what: str
-) -> int | None:
-    ref = record.pop(key, None)
-    if ref is None:
-        return None
-    if not isinstance(ref, str):
-        raise records.fail(record, key, f"must be the ref of a {what} (a string)")
-    if ref not in known:
-        raise records.fail(record, key, f"no {what} has ref {ref!r}")
-    return known[ref]
+@dataclass(frozen=True)
+class _Ref:
+    """A reference a record makes by ref: the file's field (`source`), the ids of the refs it
+    may name, what it names (`source`), and what to say when it is absent (None: optional)."""
+
+    key: str
+    known: Mapping[str, int]
+    what: str
+    needed: str | None = None
+
+
+def _resolve(records: _Records, record: FileRecord, data: FileRecord, *refs: _Ref, at: str = "") -> None:
+    """Replace each reference of `data` (`source`) by the id it names (`source_id`, None when
+    an optional one is absent). Errors name `record` and the field as `at` + the key."""
+    for ref in refs:
+        field = f"{at}{ref.key}"
+        if ref.needed is not None and ref.key not in data:
+            raise records.fail(record, field, ref.needed)
+        value = data.pop(ref.key, None)
+        if value is not None:
+            if not isinstance(value, str):
+                raise records.fail(record, field, f"must be the ref of a {ref.what} (a string)")
+            if value not in ref.known:
+                raise records.fail(record, field, f"no {ref.what} has ref {value!r}")
+        data[f"{ref.key}_id"] = None if value is None else ref.known[value]
 
 
 def _save(
     session: Session,
     records: _Records,
-    prepared: Sequence[tuple[dict[str, Any], Any]],
-    model: Any,
-    save: Callable[[Session, Sequence[Any]], None],
+    prepared: Sequence[tuple[FileRecord, CreateT]],
+    model: type[SQLModel],
+    # Any: the stored rows are Core rows here, not the model instances the rules' types name.
+    save: Callable[[Session, Sequence[Item[Any, CreateT]]], None],
     report: LoadReport,
 ) -> dict[str, int]:
     """Write the records; returns the id of each by ref (so later lookups need no query)."""
     saved: dict[str, int] = {}
     for chunk in _chunks(prepared):
-        stored = rows_by_ref(session, model, [data.ref for _, data in chunk])
-        items: list[Item[Any, Any]] = [Item(stored.get(data.ref), data) for _, data in chunk]
+        stored = rows_by_ref(session, model, [data.ref for _, data in chunk if data.ref is not None])
+        items: list[Item[Any, CreateT]] = [
+            Item(stored.get(data.ref) if data.ref is not None else None, data) for _, data in chunk
+        ]
         try:
             save(session, items)
         except RecordError as exc:
@@ -186,7 +214,7 @@ def _save(
     return saved
 
 
-def _refs_wanted(records: list[dict[str, Any]], *keys: str) -> set[str]:
+def _refs_wanted(records: list[FileRecord], *keys: str) -> set[str]:
     wanted: set[str] = set()
     for record in records:
         for key in keys:
@@ -196,7 +224,7 @@ def _refs_wanted(records: list[dict[str, Any]], *keys: str) -> set[str]:
     return wanted
 
 
-def load_dataset(session: Session, dataset: Any) -> LoadReport:
+def load_dataset(session: Session, dataset: object) -> LoadReport:
     """Upsert every record of a dataset file; raises DatasetError on the first invalid one."""
     if not isinstance(dataset, dict):
         raise DatasetError("dataset", None, None, "a dataset file is one JSON object")
@@ -225,12 +253,11 @@ def _load_sources(session: Session, records: _Records, report: LoadReport, ids: 
 
 def _load_documents(session: Session, records: _Records, report: LoadReport, ids: _RefIds) -> None:
     sources = ids.get(Source, _refs_wanted(records.records, "source"))
+    source = _Ref("source", sources, "source", "a document needs the ref of its source")
     prepared = []
     for record in records.records:
         data = dict(record)
-        if "source" not in data:
-            raise records.fail(record, "source", "a document needs the ref of its source")
-        data["source_id"] = _reference(records, data, "source", sources, "source")
+        _resolve(records, record, data, source)
         prepared.append((record, _validate(records, data, DocumentCreate)))
     ids.add(Document, _save(session, records, prepared, Document, save_documents, report))
 
@@ -252,13 +279,14 @@ def _load_actors(session: Session, records: _Records, report: LoadReport, ids: _
     for ref in in_file:
         level(ref)
     known = ids.get(Actor, _refs_wanted(records.records, "parent") - set(in_file))
+    parent_ref = _Ref("parent", known, "actor")  # `known` grows by each level saved
     for current in range(max(depth.values(), default=-1) + 1):
         prepared = []
         for record in records.records:
             if depth[record["ref"]] != current:
                 continue
             data = dict(record)
-            data["parent_id"] = _reference(records, data, "parent", known, "actor")
+            _resolve(records, record, data, parent_ref)
             prepared.append((record, _validate(records, data, ActorCreate)))
         saved = _save(session, records, prepared, Actor, save_actors, report)
         ids.add(Actor, saved)
@@ -278,13 +306,14 @@ def _load_events(session: Session, records: _Records, report: LoadReport, ids: _
                     into.add(link[inner])
     actors = ids.get(Actor, actor_refs)
     documents = ids.get(Document, document_refs)
+    targets = [
+        (key, _Ref(inner, known, inner, f"needs the ref of a {inner}"))
+        for key, inner, known in (("actors", "actor", actors), ("citations", "document", documents))
+    ]
     prepared = []
     for record in records.records:
         data = dict(record)
-        for key, inner, known, what in (
-            ("actors", "actor", actors, "actor"),
-            ("citations", "document", documents, "document"),
-        ):
+        for key, target in targets:
             links = data.get(key)
             if links is None:
                 continue
@@ -295,12 +324,7 @@ def _load_events(session: Session, records: _Records, report: LoadReport, ids: _
                 if not isinstance(link, dict):
                     raise records.fail(record, f"{key}.{position}", "must be an object")
                 link = dict(link)
-                if inner not in link:
-                    raise records.fail(record, f"{key}.{position}.{inner}", f"needs the ref of a {what}")
-                try:
-                    link[f"{inner}_id"] = _reference(records, link, inner, known, what)
-                except DatasetError as exc:
-                    raise records.fail(record, f"{key}.{position}.{inner}", exc.message) from None
+                _resolve(records, record, link, target, at=f"{key}.{position}.")
                 converted.append(link)
             data[key] = converted
         prepared.append((record, _validate(records, data, EventCreate)))
@@ -316,14 +340,15 @@ def _load_statements(session: Session, records: _Records, report: LoadReport, id
     actors = ids.get(Actor, actor_refs)
     events = ids.get(Event, _refs_wanted(records.records, "event"))
     documents = ids.get(Document, _refs_wanted(records.records, "document"))
+    references = (
+        _Ref("speaker", actors, "actor", "a statement needs the ref of its speaker"),
+        _Ref("event", events, "event"),
+        _Ref("document", documents, "document"),
+    )
     prepared = []
     for record in records.records:
         data = dict(record)
-        if "speaker" not in data:
-            raise records.fail(record, "speaker", "a statement needs the ref of its speaker")
-        data["speaker_id"] = _reference(records, data, "speaker", actors, "actor")
-        data["event_id"] = _reference(records, data, "event", events, "event")
-        data["document_id"] = _reference(records, data, "document", documents, "document")
+        _resolve(records, record, data, *references)
         mentions = data.pop("mentions", None) or []
         if not isinstance(mentions, list):
             raise records.fail(record, "mentions", "must be an array of actor refs")

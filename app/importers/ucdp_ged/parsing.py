@@ -18,7 +18,7 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, TextIO
+from typing import BinaryIO, TextIO
 
 from app.importers.ucdp_ged.convert import Dataset, Record, RowConverter, RowResult
 from app.importers.ucdp_ged.tables import REQUIRED_COLUMNS
@@ -153,7 +153,7 @@ def parse_to_stream(path: str, batch_size: int, out: BinaryIO) -> None:
     if the writer dies, the next write fails with a broken pipe and the parser exits too.
     """
 
-    def send(message: tuple[str, Any]) -> None:
+    def send(message: tuple[str, object]) -> None:
         pickle.dump(message, out, protocol=pickle.HIGHEST_PROTOCOL)
         out.flush()
 

@@ -5,14 +5,14 @@ a transaction of its own, then PostgreSQL's statistics are refreshed.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from os import PathLike
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from app.core.errors import DatasetError
 from app.db.session import get_engine
@@ -44,7 +44,7 @@ class ImportSummary:
         """False when any row was skipped (the CLI exits non-zero then)."""
         return not self.skipped
 
-    def add_counts(self, report: Any) -> None:
+    def add_counts(self, report: Mapping[str, Mapping[str, int]]) -> None:
         """Merge one loader report ({"events": {"created": n, ...}, ...})."""
         for resource, counts in dict(report).items():
             merged = self.counts.setdefault(resource, {})
@@ -64,10 +64,9 @@ def _adopt_existing(session: Session, dataset: Dataset, adopted: dict[str, str])
     have given a shared name to another UCDP id. The stored row is cited as it is (never
     overwritten); rows without a ref cannot be referenced and stay a loader error.
     """
-    # Any: SQLModel's attribute types are the Python values, not SQL columns, to mypy.
-    actor: Any = Actor
-    alias: Any = ActorAlias
-    models: tuple[tuple[str, Any], ...] = (("sources", Source), ("actors", Actor))
+    models: tuple[tuple[str, type[Source] | type[Actor]], ...] = (("sources", Source), ("actors", Actor))
+    # col(): SQLModel's attribute types are the Python values, not SQL columns, to mypy.
+    alias_key = col(ActorAlias.alias_key)
     for kind, model in models:
         by_key = {name_key(record["name"]): record for record in dataset[kind]}
         keys = sorted(by_key)
@@ -75,14 +74,14 @@ def _adopt_existing(session: Session, dataset: Dataset, adopted: dict[str, str])
             chunk = keys[start : start + 500]
             found = list(
                 session.execute(
-                    sa.select(model.name_key, model.ref).where(model.name_key.in_(chunk)),
+                    sa.select(col(model.name_key), col(model.ref)).where(col(model.name_key).in_(chunk)),
                 )
             )
             if kind == "actors":
                 found += session.execute(
-                    sa.select(alias.alias_key, actor.ref)
-                    .join(actor, actor.id == alias.actor_id)
-                    .where(alias.alias_key.in_(chunk))
+                    sa.select(alias_key, col(Actor.ref))
+                    .join(Actor, col(Actor.id) == col(ActorAlias.actor_id))
+                    .where(alias_key.in_(chunk))
                 )
             for stored_key, ref in found:
                 mine = by_key[stored_key]["ref"]

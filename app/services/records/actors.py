@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Mapped, Session
 from sqlmodel import col
 
 from app.db.base import any_of, fold
@@ -90,7 +89,9 @@ def _check_aliases(session: Session, items: Sequence[Item[Actor, ActorCreate]]) 
             alias_keys[key] = index
     batch_ids = set(own_id.values())
 
-    def refuse_taken(keys: dict[str, int], column: Any, owner: Any, field: str, says: str) -> None:
+    def refuse_taken(
+        keys: dict[str, int], column: Mapped[str], owner: Mapped[int | None], field: str, says: str
+    ) -> None:
         """A key of `keys` held in `column` by an actor outside this batch is a 409."""
         if not keys:
             return

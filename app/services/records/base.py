@@ -3,25 +3,43 @@ with change-feed entries (see the package docstring)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import cache
-from typing import Any, Generic, TypeVar, get_args
+from typing import Any, Generic, Protocol, TypeVar, get_args
 
 import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 from sqlmodel import SQLModel
 
-from app.db.base import any_of, fold, utcnow
+from app.db.base import any_of, fold, table_of, utcnow
 from app.db.bulk import allocate_ids, bulk_insert
 from app.services.changes import record_change
 
 CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
 
 RowT = TypeVar("RowT")
-DataT = TypeVar("DataT", bound=BaseModel)
+DataT = TypeVar("DataT")
+
+
+class Keyed(Protocol):
+    """A record with the optional stable ref every resource has."""
+
+    @property
+    def ref(self) -> str | None: ...
+
+
+class Named(Keyed, Protocol):
+    """A record of a resource with a unique name (sources, actors)."""
+
+    @property
+    def name(self) -> str: ...
+
+
+KeyedT = TypeVar("KeyedT", bound=Keyed)
+NamedT = TypeVar("NamedT", bound=Named)
 
 
 class RecordError(Exception):
@@ -39,7 +57,9 @@ class RecordError(Exception):
 class Item(Generic[RowT, DataT]):
     """One record to write: the stored row it replaces (None to create) and its new values."""
 
-    row: Any  # the stored row, or None to create one
+    # The stored row, or None to create one: a model instance from the HTTP handlers, a Core
+    # `Row` from the loader (read by attribute either way), so not typed by `RowT`.
+    row: Any
     data: DataT
     outcome: str = field(default=UNCHANGED)
     id: int | None = None  # the row's id once saved
@@ -49,7 +69,7 @@ class Item(Generic[RowT, DataT]):
             self.id = self.row.id
 
 
-def _columns(data: BaseModel, exclude: set[str] | None = None, **extra: Any) -> dict[str, Any]:
+def _columns(data: BaseModel, exclude: set[str] | None = None, **extra: object) -> dict[str, object]:
     """A record's column values, enums as their plain strings."""
     values = data.model_dump(exclude=exclude)
     for name in _enum_fields(type(data)):
@@ -71,26 +91,26 @@ def _enum_fields(model: type[BaseModel]) -> tuple[str, ...]:
     )
 
 
-def _leaf_types(annotation: Any) -> Iterator[Any]:
+def _leaf_types(annotation: object) -> Iterator[object]:
     yield annotation
     for argument in get_args(annotation):
         yield from _leaf_types(argument)
 
 
-def _differs(row: Any, values: dict[str, Any]) -> bool:
+def _differs(row: object, values: Mapping[str, object]) -> bool:
     return row is None or any(getattr(row, name) != value for name, value in values.items())
 
 
 def _persist(
     session: Session,
-    model: Any,
-    items: Sequence[Item[Any, Any]],
-    values: list[dict[str, Any]],
-    changed: list[bool],
+    model: type[SQLModel],
+    items: Sequence[Item[RowT, DataT]],
+    values: Sequence[Mapping[str, object]],
+    changed: Sequence[bool],
 ) -> None:
     """Insert the new rows and rewrite the changed ones with Core statements (the ORM unit of
     work is far too slow for imports); sets each item's id and outcome."""
-    table = model.__table__
+    table = table_of(model)
     now = utcnow()
     new = [(item, row) for item, row in zip(items, values, strict=True) if item.row is None]
     if new:
@@ -133,23 +153,26 @@ def _persist(
                 session.expire(item.row)
 
 
-def _existing_ids(session: Session, model: Any, ids: Iterable[int]) -> set[int]:
+def _existing_ids(session: Session, model: type[SQLModel], ids: Iterable[int]) -> set[int]:
     wanted = set(ids)
     if not wanted:
         return set()
-    return set(session.scalars(sa.select(model.id).where(any_of(model.id, wanted))))
+    id_column = table_of(model).c.id
+    return set(session.scalars(sa.select(id_column).where(any_of(id_column, wanted))))
 
 
 def _check_unique(
     session: Session,
-    items: Sequence[Item[Any, Any]],
-    column: Any,
-    key_of: Callable[[Any], str | None],
+    items: Sequence[Item[RowT, DataT]],
+    model: type[SQLModel],
+    column_name: str,
+    key_of: Callable[[DataT], str | None],
     field_name: str,
-    what: Callable[[Any], str],
+    what: Callable[[DataT], str],
 ) -> None:
-    """No two records, and no record and another stored row, share a key of `column` (a
-    record without one is skipped): a clash is a 409 that names the holder."""
+    """No two records, and no record and another stored row of `model`, share a key of its
+    column `column_name` (a record without one is skipped): a clash is a 409 that names the
+    holder."""
     claimed: dict[str, int] = {}
     for index, item in enumerate(items):
         key = key_of(item.data)
@@ -160,29 +183,32 @@ def _check_unique(
         claimed[key] = index
     if not claimed:
         return
-    table = column.class_
-    for key, row_id in session.execute(sa.select(column, table.id).where(any_of(column, list(claimed)))):
+    table = table_of(model)
+    column = table.c[column_name]
+    for key, row_id in session.execute(sa.select(column, table.c.id).where(any_of(column, list(claimed)))):
         item = items[claimed[key]]
         if item.row is None or item.row.id != row_id:
             raise RecordError(
                 claimed[key],
                 field_name,
-                f"{what(item.data)} is already used by {table.__tablename__} {row_id}",
+                f"{what(item.data)} is already used by {table.name} {row_id}",
                 conflict=True,
             )
 
 
-def _check_refs(session: Session, model: Any, items: Sequence[Item[Any, Any]]) -> None:
+def _check_refs(session: Session, model: type[SQLModel], items: Sequence[Item[RowT, KeyedT]]) -> None:
     """A ref names one row of its resource."""
-    _check_unique(session, items, model.ref, lambda data: data.ref, "ref", lambda data: f"ref {data.ref!r}")
+    _check_unique(
+        session, items, model, "ref", lambda data: data.ref, "ref", lambda data: f"ref {data.ref!r}"
+    )
 
 
 def _require(
     session: Session,
-    model: Any,
-    items: Sequence[Item[Any, Any]],
+    model: type[SQLModel],
+    items: Sequence[Item[RowT, DataT]],
     field_name: str,
-    ids_of: Any,
+    ids_of: Callable[[DataT], Iterable[int]],
     what: str,
 ) -> None:
     """Every id the records point at exists (a missing target is a 422, not a 500)."""
@@ -194,7 +220,7 @@ def _require(
                 raise RecordError(index, field_name, f"{field_name} {target} identifies no {what}")
 
 
-def _record(session: Session, resource: str, items: Sequence[Item[Any, Any]]) -> None:
+def _record(session: Session, resource: str, items: Sequence[Item[RowT, KeyedT]]) -> None:
     """Queue a change-feed entry for every row created or altered."""
     for item in items:
         if item.outcome in (CREATED, UPDATED):
@@ -203,23 +229,24 @@ def _record(session: Session, resource: str, items: Sequence[Item[Any, Any]]) ->
 
 
 def _check_unique_names(
-    session: Session, model: Any, items: Sequence[Item[Any, Any]], field_name: str
+    session: Session, model: type[SQLModel], items: Sequence[Item[RowT, NamedT]], field_name: str
 ) -> None:
     """A name (compared case-insensitively) names one row of its resource."""
     _check_unique(
         session,
         items,
-        model.name_key,
+        model,
+        "name_key",
         lambda data: fold(data.name),
         field_name,
         lambda data: f"name {data.name!r}",
     )
 
 
-Values = tuple[Any, ...]
+Values = tuple[object, ...]
 
 
-def _persisted_id(item: Item[Any, Any]) -> int:
+def _persisted_id(item: Item[RowT, DataT]) -> int:
     """The id of an item `_persist` has written (new rows have theirs by then)."""
     assert item.id is not None
     return item.id
@@ -231,7 +258,7 @@ class ChildList:
     statement's mentions: read per parent, compared with the record's list, and replaced whole
     (with fresh positions) only when it differs, so an unchanged record writes nothing."""
 
-    model: Any
+    model: type[SQLModel]
     owner: str  # the column holding the parent's id
     fields: tuple[str, ...]  # the columns compared and written, besides the owner and position
     order: tuple[str, ...] = ("position",)
@@ -264,4 +291,4 @@ class ChildList:
             for position, values in enumerate(values_list)
         ]
         if rows:
-            bulk_insert(session, self.model.__table__, rows)
+            bulk_insert(session, table_of(self.model), rows)
