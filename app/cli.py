@@ -52,7 +52,7 @@ def _print_counts(report: Mapping[str, Mapping[str, int]]) -> None:
 @db_cli.command("upgrade")
 def db_upgrade() -> None:
     """Apply the migrations to DATABASE_URL."""
-    from app.services.setup import upgrade
+    from app.db.migrations import upgrade
 
     upgrade()
     typer.echo("database is at the latest migration")
@@ -61,8 +61,8 @@ def db_upgrade() -> None:
 @cli.command("load")
 def load(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)]) -> None:
     """Load a dataset file (upsert by ref, one transaction: all or nothing)."""
+    from app.datasets.loader import load_dataset
     from app.db.session import transaction
-    from app.services.loader import load_dataset
 
     try:
         dataset = json.loads(file.read_text(encoding="utf-8"))
@@ -79,7 +79,7 @@ def load(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, reada
 @cli.command("demo")
 def demo() -> None:
     """Load the built-in dataset drawn from the Zapad-2025 article."""
-    from app.services.setup import load_demo
+    from app.datasets.demo import load_demo
 
     try:
         report = load_demo()
@@ -98,7 +98,7 @@ def serve(
     import uvicorn
 
     if get_settings().is_embedded_default:
-        from app.services.setup import prepare_embedded
+        from app.datasets.demo import prepare_embedded
 
         if prepare_embedded():
             typer.echo("embedded database created and filled with the demo data", err=True)
@@ -111,8 +111,8 @@ def keys_create(
     scope: Annotated[KeyScope, typer.Option(help="read or write")] = KeyScope.read,
 ) -> None:
     """Create a key; it is printed once, alone on the last line, and stored only as a hash."""
+    from app.auth.keys import create_key
     from app.db.session import transaction
-    from app.services.auth import create_key
 
     try:
         with transaction() as session:
@@ -126,9 +126,9 @@ def keys_create(
 @keys_cli.command("list")
 def keys_list() -> None:
     """Names, scopes and dates of the keys (never the keys themselves)."""
+    from app.auth.keys import list_keys
     from app.db.session import session_factory
-    from app.schemas.common import rfc3339
-    from app.services.auth import list_keys
+    from app.kit.schemas import rfc3339
 
     with session_factory()() as session:
         rows = list_keys(session)
@@ -141,8 +141,8 @@ def keys_list() -> None:
 @keys_cli.command("revoke")
 def keys_revoke(name: str) -> None:
     """Revoke a key by name; requests with it get 401 from then on."""
+    from app.auth.keys import revoke_key
     from app.db.session import transaction
-    from app.services.auth import revoke_key
 
     try:
         with transaction() as session:

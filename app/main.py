@@ -5,11 +5,18 @@ from __future__ import annotations
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
+from app.actors import routes as actors
+from app.api import health
 from app.api.compression import CompressionMiddleware
 from app.api.middleware import BodyLimitMiddleware, HeadMiddleware, RequestIdMiddleware
-from app.api.routes import actors, bulk, dashboards, events, health, sources, statements
 from app.core.config import get_settings
 from app.core.errors import install_error_handlers
+from app.datasets import routes as datasets
+from app.events import dashboards
+from app.events import routes as events
+from app.feed import routes as feed
+from app.sources import routes as sources
+from app.statements import routes as statements
 
 DESCRIPTION = """
 Structured, sourced data about armed conflict: **actors**, **sources** and their **documents**,
@@ -39,8 +46,19 @@ def create_app() -> FastAPI:
         ],
     )
     install_error_handlers(app)
-    for module in (health, dashboards, events, statements, actors, sources, bulk):
-        app.include_router(module.router)
+    # dashboards and exports first, so that `/v1/events/timeline` is not read as an event id
+    for router in (
+        health.router,
+        dashboards.router,
+        statements.exports,
+        events.router,
+        statements.router,
+        actors.router,
+        sources.router,
+        datasets.router,
+        feed.router,
+    ):
+        app.include_router(router)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(HeadMiddleware)
     app.add_middleware(CompressionMiddleware, **settings.compression_options)

@@ -16,7 +16,7 @@ What it makes (seeded; the same seed and size always give the same rows):
 
 Events come in batches (default 10,000); batch k depends only on the seed and k, so the first
 100,000 events of the 1M dataset are the 100k dataset. Each batch is one dataset file, loaded by
-`app.services.loader.load_dataset` in one transaction (the path of `POST /v1/load` and
+`app.datasets.loader.load_dataset` in one transaction (the path of `POST /v1/load` and
 `conflict-events load`), so an interrupted load resumes at the first missing batch. ANALYZE runs
 at the end. SQLite files go to benchmarks/out/ (git-ignored); PostgreSQL databases are named
 `bench_100k`, `bench_1m` (or `bench_<n>`) on BENCH_PG_URL.
@@ -472,8 +472,8 @@ def is_ready(backend: str, events: int, seed: int = DEFAULT_SEED) -> bool:
 def _migrate_cached(url: str) -> None:
     """A cached database made by an older schema gets the newer migrations (new indexes), and
     fresh statistics when anything changed, so it is measured as a new one would be."""
+    from app.db.migrations import upgrade
     from app.db.session import make_engine
-    from app.services.setup import upgrade
 
     engine = make_engine(url)
     with engine.connect() as conn:
@@ -497,9 +497,9 @@ def generate(backend: str, events: int, seed: int = DEFAULT_SEED, batch_size: in
         return meta
     _ensure_database(backend, events, seed, batch_size)
     url = database_url(backend, events)
+    from app.datasets.loader import load_dataset
+    from app.db.migrations import upgrade
     from app.db.session import make_engine, transaction
-    from app.services.loader import load_dataset
-    from app.services.setup import upgrade
 
     engine = make_engine(url)
     upgrade(engine)

@@ -66,8 +66,8 @@ def fresh_database(backend: str) -> str:
         admin.dispose()
     os.environ["DATABASE_URL"] = url
     from app.core.config import get_settings
+    from app.db.migrations import upgrade
     from app.db.session import get_engine
-    from app.services.setup import upgrade
 
     get_settings.cache_clear()
     get_engine.cache_clear()

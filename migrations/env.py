@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy.engine import Connection
 
-import app.models  # noqa: F401 - registers every table on the metadata
+import app.tables  # noqa: F401 - registers every table on the metadata
 from app.core.config import get_settings
 from app.db.base import metadata
 from app.db.session import make_engine

@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from app.core.config import get_settings
 from app.db import session as db_session
 from app.db.base import metadata
-from app.services.setup import upgrade
+from app.db.migrations import upgrade
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 BACKENDS = ["sqlite", *(["postgresql"] if PG_URL else [])]
@@ -102,7 +102,7 @@ def client(database_url: str) -> Iterator[TestClient]:
 @pytest.fixture
 def load(database_url: str) -> Callable[[dict[str, Any]], dict[str, dict[str, int]]]:
     """Load a dataset dict through the loader, in one committed transaction."""
-    from app.services.loader import load_dataset
+    from app.datasets.loader import load_dataset
 
     def _load(dataset: dict[str, Any]) -> dict[str, dict[str, int]]:
         with db_session.transaction() as session:
@@ -113,8 +113,8 @@ def load(database_url: str) -> Callable[[dict[str, Any]], dict[str, dict[str, in
 
 @pytest.fixture
 def make_key(database_url: str) -> Callable[[str, str], str]:
+    from app.auth.keys import create_key
     from app.core.enums import KeyScope
-    from app.services.auth import create_key
 
     def _make(name: str = "tester", scope: str = "write") -> str:
         with db_session.transaction() as session:
@@ -131,7 +131,7 @@ def auth(make_key: Callable[[str, str], str]) -> dict[str, str]:
 
 @pytest.fixture
 def demo(load: Callable[[dict[str, Any]], Any]) -> dict[str, Any]:
-    from app.services.setup import demo_dataset
+    from app.datasets.demo import demo_dataset
 
     dataset = demo_dataset()
     load(dataset)

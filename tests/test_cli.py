@@ -10,12 +10,16 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
+from app.actors.model import Actor
 from app.cli import cli
 from app.core.config import get_settings
 from app.db import session as db_session
 from app.db.base import metadata
-from app.models import Actor, Change, Event, Source, Statement
-from app.services.health import schema_state
+from app.db.migrations import schema_state
+from app.events.model import Event
+from app.feed.model import Change
+from app.sources.model import Source
+from app.statements.model import Statement
 
 
 def invoke(*args: str) -> Any:

@@ -21,10 +21,11 @@ from sqlalchemy import event
 from sqlmodel import col
 
 from app.db import session as db_session
-from app.models import Change
-from app.schemas.resources import SourceCreate
-from app.services import crud
-from app.services.changes import changes_after
+from app.feed.changes import changes_after
+from app.feed.model import Change
+from app.kit import crud
+from app.sources.routes import SOURCE_SPEC
+from app.sources.schemas import SourceCreate
 
 WRITERS = 6
 TRANSACTIONS_PER_WRITER = 60
@@ -55,7 +56,7 @@ def test_poller_sees_every_committed_change_once(pg_engine: sa.Engine) -> None:
                 with db_session.transaction(pg_engine) as session:
                     row = crud.create(
                         session,
-                        crud.SOURCES,
+                        SOURCE_SPEC,
                         SourceCreate(ref=f"w{number}:{n}", name=f"Writer {number} source {n}", kind="ngo"),
                     )
                     row_id = row.id
@@ -64,15 +65,15 @@ def test_poller_sees_every_committed_change_once(pg_engine: sa.Engine) -> None:
                     with db_session.transaction(pg_engine) as session:
                         crud.update(
                             session,
-                            crud.SOURCES,
-                            crud.get_row(session, crud.SOURCES, row_id, lock=True),
+                            SOURCE_SPEC,
+                            crud.get_row(session, SOURCE_SPEC, row_id, lock=True),
                             {"reliability": "B"},
                         )
                     ops.append(("sources", row_id, "upsert"))
                 if n % 5 == 0:
                     with db_session.transaction(pg_engine) as session:
                         crud.delete(
-                            session, crud.SOURCES, crud.get_row(session, crud.SOURCES, row_id, lock=True)
+                            session, SOURCE_SPEC, crud.get_row(session, SOURCE_SPEC, row_id, lock=True)
                         )
                     ops.append(("sources", row_id, "delete"))
                 with committed_lock:

@@ -10,10 +10,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-import app.models  # noqa: F401 - registers every table on the metadata
+import app.tables  # noqa: F401 - registers every table on the metadata
 from app.db import session as db_session
 from app.db.base import metadata
-from app.services.health import alembic_config, schema_state
+from app.db.migrations import alembic_config, schema_state
 
 
 def pending_changes(engine: sa.Engine) -> list[object]:
@@ -64,7 +64,7 @@ def test_upgrade_downgrade_upgrade(database_url: str, engine: sa.Engine) -> None
     assert pending_changes(engine) == []
 
     # the migrated schema works: a demo load goes through
-    from app.services.setup import load_demo
+    from app.datasets.demo import load_demo
 
     report = load_demo(db_session.get_engine())
     assert report["events"]["created"] > 0

@@ -55,7 +55,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from app.core.enums import ActorKind, ActorRole, EventType, SourceKind, StatementKind
-from app.queries.listing import EventSort
+from app.events.read import EventSort
 
 # --- a dataset big enough for realistic plans ------------------------------------------------------
 
@@ -499,7 +499,7 @@ def requests_for(client: TestClient) -> list[Request]:
 @pytest.fixture
 def planned(client: TestClient, load: Callable[[dict[str, Any]], Any], engine: sa.Engine) -> list[Captured]:
     """Demo data plus the bulk dataset, ANALYZEd; then every captured read statement."""
-    from app.services.setup import demo_dataset
+    from app.datasets.demo import demo_dataset
 
     load(demo_dataset())
     load(bulk_dataset())

@@ -1,0 +1,1 @@
+"""The HTTP layer around the resources: dependencies, middleware, compression, health."""

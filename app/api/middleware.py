@@ -8,8 +8,8 @@ import uuid
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.api.responses import HEAD_REQUEST
 from app.core.errors import problem
+from app.kit.responses import HEAD_REQUEST
 
 REQUEST_ID = "x-request-id"
 SAFE_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,200}$")

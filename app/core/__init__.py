@@ -1,0 +1,1 @@
+"""Settings, problem+json errors, the contract's vocabularies and country codes."""

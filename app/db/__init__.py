@@ -1,0 +1,1 @@
+"""Engine and sessions, dialect helpers, bulk insert, migrations."""

@@ -206,3 +206,13 @@ def _in_param_postgresql(element: in_param, compiler: SQLCompiler, **kw: object)
 
     array = sa.bindparam(element.name, type_=ARRAY(element.column.type))
     return str(compiler.process(element.column == sa.any_(array), **kw))
+
+
+def check(expression: str, name: str) -> sa.CheckConstraint:
+    """A named CHECK constraint (names keep migrations and error messages stable)."""
+    return sa.CheckConstraint(expression, name=name)
+
+
+# SQLite would otherwise hand the id of a deleted last row to the next insert, and a change-feed
+# tombstone would then share its id with a new row.
+NO_ID_REUSE = {"sqlite_autoincrement": True}

@@ -10,10 +10,10 @@ from fastapi.testclient import TestClient
 from sqlmodel import col
 from typer.testing import CliRunner
 
+from app.auth.model import ApiKey
 from app.cli import cli
 from app.core.config import get_settings
 from app.db import session as db_session
-from app.models import ApiKey
 
 SOURCE = {"name": "Forbes", "kind": "news_outlet"}
 MakeKey = Callable[[str, str], str]
@@ -49,7 +49,7 @@ def test_writes_without_a_valid_key_are_401(client: TestClient, headers: dict[st
 
 
 def test_revoked_key_is_401(client: TestClient, make_key: MakeKey) -> None:
-    from app.services.auth import revoke_key
+    from app.auth.keys import revoke_key
 
     key = make_key("soon-gone", "write")
     assert client.post("/v1/sources", json=SOURCE, headers=bearer(key)).status_code == 201
@@ -147,7 +147,7 @@ def test_keys_create_list_revoke(client: TestClient, engine: sa.Engine) -> None:
     assert {(r.name, r.scope) for r in stored} == {("alice", "write"), ("bob", "read")}
     for row in stored:
         assert key not in row.key_hash and read_key not in row.key_hash
-    from app.services.auth import hash_key
+    from app.auth.keys import hash_key
 
     assert hash_key(key) in {r.key_hash for r in stored}
 

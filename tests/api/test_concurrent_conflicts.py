@@ -3,7 +3,7 @@
 import pytest
 from fastapi.testclient import TestClient
 
-from app.services.records import sources as source_rules
+from app.sources import rules as source_rules
 
 
 def test_unique_constraint_clash_is_409_not_500(

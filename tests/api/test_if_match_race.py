@@ -11,7 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.db.session import session_factory
-from app.services import crud
+from app.kit import crud
+from app.sources.routes import SOURCE_SPEC
 
 ROUNDS = 5
 
@@ -57,4 +58,4 @@ def test_exactly_one_of_two_racing_patches_wins(
             thread.join()
         assert sorted(statuses) == [200, 412], f"round {round_number}: {statuses}"
     with session_factory()() as session:
-        assert session.get(crud.SOURCES.model, source.json()["id"]) is not None
+        assert session.get(SOURCE_SPEC.model, source.json()["id"]) is not None

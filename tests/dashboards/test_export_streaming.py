@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from app.api.routes import dashboards
-from app.queries import export
-from app.queries.export import EVENT_CSV, csv_stream, iter_chunks, ndjson_stream
+from app.events.read import EVENT_CSV
+from app.kit import export
+from app.kit.export import csv_stream, iter_chunks, ndjson_stream
 from tests.dashboards.data import dataset
 
 
@@ -40,17 +40,14 @@ def test_small_chunks_visit_every_row_once_in_list_order(
 
 def test_one_piece_per_chunk_not_per_row(engine: Any, data: None, monkeypatch: pytest.MonkeyPatch) -> None:
     from app.db.session import session_factory
-    from app.queries import views
-    from app.queries.listing import EventSort, event_sort_key
+    from app.events.read import EVENTS, EventSort, event_sort_key
 
     monkeypatch.setattr(export, "CHUNK", 4)
     key = event_sort_key(EventSort.start_date_desc)
     with session_factory()() as session:
-        pieces = list(ndjson_stream(iter_chunks(session, views.EVENTS, views.EVENTS.select(), key)))
+        pieces = list(ndjson_stream(iter_chunks(session, EVENTS, EVENTS.select(), key)))
         assert [piece.count(b"\n") for piece in pieces] == [4, 4, 4, 3]
-        csv_pieces = list(
-            csv_stream(iter_chunks(session, views.EVENTS, views.EVENTS.select(), key), EVENT_CSV)
-        )
+        csv_pieces = list(csv_stream(iter_chunks(session, EVENTS, EVENTS.select(), key), EVENT_CSV))
         # the header with the first chunk, two more chunks, then the last row
         assert [piece.count(b"\r\n") for piece in csv_pieces] == [5, 4, 4, 3]
 
@@ -64,7 +61,7 @@ def test_head_on_an_export_sends_the_headers_without_running_it(
     def refuse(*_: Any, **__: Any) -> Any:
         raise AssertionError("HEAD must not read the rows")
 
-    monkeypatch.setattr(dashboards, "export_stream", refuse)
+    monkeypatch.setattr(export, "export_stream", refuse)
     head = client.head("/v1/events/export", params={"format": "geojson"})
     assert head.status_code == 200
     assert head.content == b""
@@ -83,15 +80,14 @@ def test_an_export_reads_one_snapshot_on_postgresql(engine: Any, data: None) -> 
     if engine.dialect.name != "postgresql":
         pytest.skip("SQLite reads one snapshot per transaction at any level")
     from app.db.session import session_factory
-    from app.queries import views
-    from app.queries.listing import EventSort, event_sort_key
+    from app.events.read import EVENTS, EventSort, event_sort_key
 
     key = event_sort_key(EventSort.start_date_desc)
     show = "SHOW transaction_isolation"
     with session_factory()() as session:
-        next(iter_chunks(session, views.EVENTS, views.EVENTS.select(), key))
+        next(iter_chunks(session, EVENTS, EVENTS.select(), key))
         assert session.connection().exec_driver_sql(show).scalar() == "repeatable read"
     with session_factory()() as session:
         before = session.connection().exec_driver_sql(show).scalar()
-        next(iter_chunks(session, views.EVENTS, views.EVENTS.select(), key))
+        next(iter_chunks(session, EVENTS, EVENTS.select(), key))
         assert session.connection().exec_driver_sql(show).scalar() == before

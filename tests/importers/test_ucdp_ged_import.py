@@ -262,7 +262,7 @@ def test_second_run_changes_nothing(client: TestClient, engine: sa.Engine) -> No
 def test_killed_run_leaves_whole_batches_and_a_rerun_completes_it(
     client: TestClient, engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import app.services.loader as loader
+    import app.datasets.loader as loader
 
     batch_size, survive = 300, 2
     original = loader.load_dataset

@@ -10,9 +10,13 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import col
 
+from app.actors.model import Actor
 from app.core.errors import DatasetError
 from app.db import session as db_session
-from app.models import Actor, Change, Document, Event, Source, Statement
+from app.events.model import Event
+from app.feed.model import Change
+from app.sources.model import Document, Source
+from app.statements.model import Statement
 
 Load = Callable[[dict[str, Any]], dict[str, dict[str, int]]]
 RESOURCES = ("sources", "documents", "actors", "events", "statements")
@@ -113,7 +117,7 @@ def test_loading_twice_changes_nothing(load: Load, engine: sa.Engine) -> None:
 
 
 def test_demo_loads_twice_idempotently(load: Load, engine: sa.Engine) -> None:
-    from app.services.setup import demo_dataset
+    from app.datasets.demo import demo_dataset
 
     first = load(demo_dataset())
     before = counts(engine)

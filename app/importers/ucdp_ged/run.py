@@ -14,16 +14,17 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from app.actors.model import Actor, ActorAlias
 from app.core.errors import DatasetError
+
+# The module, not its function: `loader.load_dataset` is looked up at each call, so a test can
+# stand in for it.
+from app.datasets import loader
 from app.db.session import get_engine
 from app.importers.ucdp_ged.convert import Dataset, Record
 from app.importers.ucdp_ged.fields import name_key
 from app.importers.ucdp_ged.parsing import CountingLines, ParsedBatch, ParserProcess, parse_batches
-from app.models import Actor, ActorAlias, Source
-
-# The module, not its function: `loader.load_dataset` is looked up at each call, so a test can
-# stand in for it.
-from app.services import loader
+from app.sources.model import Source
 
 
 @dataclass

@@ -19,7 +19,7 @@ from importlib import resources
 from app.importers.ucdp_ged.fields import clean, name_key, parse_int
 
 REF_PREFIX = "ucdp-ged:"
-REF_MAX = 200  # app.models.common.REF_MAX; repeated so parsing needs no database models
+REF_MAX = 200  # app.kit.rows.REF_MAX; repeated so parsing needs no database models
 NAME_MAX = 500
 TITLE_MAX = 300
 EXCERPT_MAX = 4000

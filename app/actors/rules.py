@@ -1,0 +1,142 @@
+"""Write rules of actors: unique names and aliases, parents without cycles."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, Session
+from sqlmodel import col
+
+from app.actors.model import Actor, ActorAlias
+from app.actors.read import aliases_of
+from app.actors.schemas import ActorCreate
+from app.db.base import any_of, fold
+from app.db.bulk import bulk_insert
+from app.kit.rules import (
+    Item,
+    RecordError,
+    _check_refs,
+    _check_unique_names,
+    _columns,
+    _differs,
+    _persist,
+    _record,
+    _require,
+)
+
+
+def save_actors(session: Session, items: Sequence[Item[Actor, ActorCreate]]) -> None:
+    _check_refs(session, Actor, items)
+    _check_unique_names(session, Actor, items, "name")
+    _check_aliases(session, items)
+    _require(
+        session,
+        Actor,
+        items,
+        "parent_id",
+        lambda d: [d.parent_id] if d.parent_id is not None else [],
+        "actor",
+    )
+    _check_no_cycles(session, items)
+    current_aliases = aliases_of(session, [i.row.id for i in items if i.row is not None])
+    values, changed = [], []
+    alias_changes: list[tuple[Item[Actor, ActorCreate], list[str]]] = []
+    for item in items:
+        row_values = _columns(item.data, exclude={"aliases"}, name_key=fold(item.data.name))
+        did_change = _differs(item.row, row_values)
+        old_aliases = current_aliases.get(item.id, []) if item.id is not None else []
+        if old_aliases != item.data.aliases:
+            alias_changes.append((item, old_aliases))
+            did_change = True
+        values.append(row_values)
+        changed.append(did_change)
+    _persist(session, Actor, items, values, changed)  # renames land before alias rows move
+    stale = [item.id for item, old in alias_changes if old]
+    if stale:
+        session.execute(sa.delete(ActorAlias).where(any_of(col(ActorAlias.actor_id), stale)))
+    aliases = [
+        {"actor_id": item.id, "alias": alias, "alias_key": fold(alias), "position": position}
+        for item, _ in alias_changes
+        for position, alias in enumerate(item.data.aliases)
+    ]
+    if aliases:
+        bulk_insert(session, ActorAlias.__table__, aliases)  # type: ignore[attr-defined]
+    _record(session, "actors", items)
+
+
+def _check_aliases(session: Session, items: Sequence[Item[Actor, ActorCreate]]) -> None:
+    """An alias identifies exactly one actor and is no other actor's name (nor the reverse)."""
+    own_id = {index: (item.row.id if item.row else None) for index, item in enumerate(items)}
+    alias_keys: dict[str, int] = {}
+    name_keys = {fold(item.data.name): index for index, item in enumerate(items)}
+    for index, item in enumerate(items):
+        for alias in item.data.aliases:
+            key = fold(alias)
+            other = alias_keys.get(key, name_keys.get(key))
+            if other is not None and other != index:
+                raise RecordError(
+                    index,
+                    "aliases",
+                    f"alias {alias!r} also names another actor in this request",
+                    conflict=True,
+                )
+            alias_keys[key] = index
+    batch_ids = set(own_id.values())
+
+    def refuse_taken(
+        keys: dict[str, int], column: Mapped[str], owner: Mapped[int | None], field: str, says: str
+    ) -> None:
+        """A key of `keys` held in `column` by an actor outside this batch is a 409."""
+        if not keys:
+            return
+        for key, holder in session.execute(sa.select(column, owner).where(any_of(column, list(keys)))):
+            index = keys[key]
+            if holder != own_id[index] and holder not in batch_ids:
+                raise RecordError(
+                    index,
+                    field,
+                    says.format(key=key, name=items[index].data.name, holder=holder),
+                    conflict=True,
+                )
+
+    alias_key, alias_owner = col(ActorAlias.alias_key), col(ActorAlias.actor_id)
+    refuse_taken(
+        alias_keys, alias_key, alias_owner, "aliases", "alias {key!r} already identifies actor {holder}"
+    )
+    refuse_taken(
+        alias_keys,
+        col(Actor.name_key),
+        col(Actor.id),
+        "aliases",
+        "alias {key!r} is the name of actor {holder}",
+    )
+    refuse_taken(name_keys, alias_key, alias_owner, "name", "name {name!r} is an alias of actor {holder}")
+
+
+def _check_no_cycles(session: Session, items: Sequence[Item[Actor, ActorCreate]]) -> None:
+    """Walk up from each new parent; meeting the actor itself would close a loop."""
+    parents = {item.row.id: item.data.parent_id for item in items if item.row is not None}
+    for index, item in enumerate(items):
+        if item.row is None or item.data.parent_id is None:
+            continue
+        if item.data.parent_id == item.row.id:
+            raise RecordError(index, "parent_id", "an actor cannot be its own parent", conflict=True)
+        if item.data.parent_id == item.row.parent_id and item.row.id not in parents.values():
+            continue
+        seen: set[int] = set()
+        cursor: int | None = item.data.parent_id
+        while cursor is not None and cursor not in seen:
+            if cursor == item.row.id:
+                raise RecordError(
+                    index,
+                    "parent_id",
+                    f"parent {item.data.parent_id} is below actor {item.row.id}: that would make a cycle",
+                    conflict=True,
+                )
+            seen.add(cursor)
+            cursor = (
+                parents[cursor]
+                if cursor in parents
+                else session.scalar(sa.select(col(Actor.parent_id)).where(col(Actor.id) == cursor))
+            )

@@ -1,0 +1,1 @@
+"""API keys: their table, creation, revocation and the checks routes depend on."""

@@ -1,0 +1,91 @@
+"""Event dashboards: timelines, facets, claims and the events export.
+
+Registered before the item routes so that `/v1/events/timeline` is not read as an event id.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Query, Request, Response
+from sqlmodel import col
+
+from app.core.errors import NotFound
+from app.events.aggregates import FacetField, Facets, GroupBy, Interval, Timeline, facets, timeline
+from app.events.claims import EventClaims, event_claims
+from app.events.filter import apply_event_filter
+from app.events.model import Event
+from app.events.read import EVENT_CSV, EVENTS, EventSort, event_sort_key
+from app.events.routes import EventFilters, EventId, EventSortParam
+from app.kit.deps import ReadAccess, SessionDep, quick_read
+from app.kit.export import MEDIA_TYPES, ExportFormat, export_response
+from app.kit.items import ITEM_ERRORS, READ_ERRORS
+from app.kit.responses import json_response
+
+router = APIRouter(prefix="/v1", tags=["dashboards"])
+
+
+@router.get("/events/timeline", response_model=Timeline, responses=READ_ERRORS, dependencies=[ReadAccess])
+def events_timeline(
+    request: Request,
+    session: SessionDep,
+    filters: EventFilters,
+    interval: Annotated[Interval, Query(description="Bucket width; weeks start on Monday.")] = Interval.month,
+    group_by: Annotated[
+        GroupBy | None,
+        Query(description="One bucket per period and key; events without the key are left out."),
+    ] = None,
+) -> Response:
+    """Matching events counted per period of their start date (weeks start on Monday), with
+    fatality sums (null counts as 0) and zero buckets between the first and the last."""
+    return json_response(request, timeline(session, filters, interval, group_by))
+
+
+@router.get("/events/facets", response_model=Facets, responses=READ_ERRORS, dependencies=[ReadAccess])
+def events_facets(
+    request: Request,
+    session: SessionDep,
+    filters: EventFilters,
+    field: Annotated[list[FacetField] | None, Query(description="Repeatable; all four by default.")] = None,
+    size: Annotated[int, Query(ge=1, le=500, description="Top values per field.")] = 20,
+) -> Response:
+    """Counts of matching events per value, largest first, ties by value."""
+    return json_response(request, facets(session, filters, field or list(FacetField), size))
+
+
+@router.get(
+    "/events/export",
+    responses={
+        **READ_ERRORS,
+        200: {
+            "description": "Every matching event, streamed",
+            "content": {media: {} for media in MEDIA_TYPES.values()},
+        },
+    },
+    dependencies=[ReadAccess],
+)
+def export_events(
+    request: Request,
+    session: SessionDep,
+    filters: EventFilters,
+    format: Annotated[
+        ExportFormat, Query(description="csv (RFC 4180), ndjson, or geojson (RFC 7946).")
+    ] = ExportFormat.csv,
+    sort: EventSortParam = EventSort.start_date_desc,
+) -> Response:
+    """Every matching event in the list's order, as CSV, NDJSON or GeoJSON."""
+    stmt = apply_event_filter(session, EVENTS.select(), filters)
+    return export_response(request, session, EVENT_CSV, format, stmt, event_sort_key(sort))
+
+
+@router.get(
+    "/events/{event_id}/claims", response_model=EventClaims, responses=ITEM_ERRORS, dependencies=[ReadAccess]
+)
+@quick_read
+def claims(request: Request, session: SessionDep, event_id: EventId) -> Response:
+    """The event's quantitative statements by measure and unit: each claim with its speaker,
+    source and grades, the overall range, and whether the claims contradict each other."""
+    if session.scalar(sa.select(col(Event.id)).where(col(Event.id) == event_id)) is None:
+        raise NotFound(f"no event with id {event_id}")
+    return json_response(request, event_claims(session, event_id))

@@ -1,0 +1,115 @@
+"""Events, the actors taking part in them and the documents citing them."""
+
+from datetime import date
+
+import sqlalchemy as sa
+from pydantic import BaseModel
+from sqlmodel import AutoString, Field, SQLModel
+
+from app.core.enums import ActorRole, DatePrecision, EventType, GeoPrecision, sql_in
+from app.db.base import NO_ID_REUSE, check
+from app.kit.rows import Referenced, ResourceRow
+from app.kit.schemas import Count, CountryCode, Credibility, Id, Latitude, Longitude, RequiredText
+
+
+class EventFields(Referenced):
+    """An event's own columns, declared once (see `models.common`)."""
+
+    title: RequiredText
+    type: EventType = Field(sa_type=AutoString(length=40))
+    start_date: date
+    end_date: date
+    date_precision: DatePrecision = Field(default=DatePrecision.day, sa_type=AutoString(length=10))
+    country: CountryCode | None = Field(default=None, sa_type=AutoString(length=2))
+    admin1: str | None = None
+    location: str | None = None
+    latitude: Latitude | None = None
+    longitude: Longitude | None = None
+    geo_precision: GeoPrecision | None = Field(default=None, sa_type=AutoString(length=10))
+    description: str | None = None
+    fatalities_low: Count | None = None
+    fatalities_best: Count | None = None
+    fatalities_high: Count | None = None
+
+
+class Event(EventFields, ResourceRow, table=True):
+    __tablename__ = "event"
+    __table_args__ = (
+        check(sql_in("type", EventType), "type"),
+        check(sql_in("date_precision", DatePrecision), "date_precision"),
+        check(f"geo_precision IS NULL OR {sql_in('geo_precision', GeoPrecision)}", "geo_precision"),
+        check("end_date >= start_date", "date_order"),
+        check("(latitude IS NULL) = (longitude IS NULL)", "coordinates_paired"),
+        check("latitude IS NULL OR (latitude >= -90 AND latitude <= 90)", "latitude_range"),
+        check("longitude IS NULL OR (longitude >= -180 AND longitude <= 180)", "longitude_range"),
+        check("fatalities_low IS NULL OR fatalities_low >= 0", "fatalities_low_positive"),
+        check("fatalities_best IS NULL OR fatalities_best >= 0", "fatalities_best_positive"),
+        check("fatalities_high IS NULL OR fatalities_high >= 0", "fatalities_high_positive"),
+        check(
+            "fatalities_low IS NULL OR fatalities_best IS NULL OR fatalities_low <= fatalities_best",
+            "fatalities_low_best",
+        ),
+        check(
+            "fatalities_best IS NULL OR fatalities_high IS NULL OR fatalities_best <= fatalities_high",
+            "fatalities_best_high",
+        ),
+        check(
+            "fatalities_low IS NULL OR fatalities_high IS NULL OR fatalities_low <= fatalities_high",
+            "fatalities_low_high",
+        ),
+        sa.Index("ix_event_start_date_id", "start_date", "id"),
+        sa.Index("ix_event_end_date_start_date", "end_date", "start_date"),
+        sa.Index("ix_event_fatalities_best_id", "fatalities_best", "id"),
+        sa.Index("ix_event_updated_at_id", "updated_at", "id"),
+        sa.Index("ix_event_type_start_date", "type", "start_date"),
+        sa.Index("ix_event_country_start_date", "country", "start_date"),
+        sa.Index("ix_event_longitude_latitude", "longitude", "latitude"),
+        NO_ID_REUSE,
+    )
+
+
+class EventActor(SQLModel, table=True):
+    """An actor's part in an event; owned by the event."""
+
+    __tablename__ = "event_actor"
+    __table_args__ = (
+        check(sql_in("role", ActorRole), "role"),
+        sa.Index("ix_event_actor_actor_id_role_event_id", "actor_id", "role", "event_id"),
+        # an event's actors in their order, index-only: what every read of events embeds
+        sa.Index("ix_event_actor_event_id_position", "event_id", "position", "actor_id", "role"),
+    )
+
+    event_id: int = Field(
+        sa_column=sa.Column(sa.ForeignKey("event.id", ondelete="CASCADE"), primary_key=True)
+    )
+    actor_id: int = Field(sa_column=sa.Column(sa.ForeignKey("actor.id"), primary_key=True))
+    role: str = Field(sa_column=sa.Column(sa.String(20), primary_key=True))
+    position: int = 0
+
+
+class CitationFields(BaseModel):
+    """What an event's citation says, declared once: the table, `CitationIn` and `CitationOut`
+    derive from it."""
+
+    document_id: Id = Field(foreign_key="document.id")
+    credibility: Credibility = 6
+    excerpt: str | None = None
+
+
+class Citation(CitationFields, SQLModel, table=True):
+    """What one document says about one event, graded for information credibility."""
+
+    __tablename__ = "citation"
+    __table_args__ = (
+        check("credibility >= 1 AND credibility <= 6", "credibility"),
+        sa.Index("ix_citation_event_id_document_id", "event_id", "document_id"),
+        # an event's citations in their order, without a sort per page or export chunk
+        sa.Index("ix_citation_event_id_position_id", "event_id", "position", "id"),
+        # documents to the events they cite, index-only: the source facet joins through it
+        sa.Index("ix_citation_document_id_event_id", "document_id", "event_id"),
+        NO_ID_REUSE,
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(sa_column=sa.Column(sa.ForeignKey("event.id", ondelete="CASCADE"), nullable=False))
+    position: int = 0

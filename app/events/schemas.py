@@ -1,0 +1,106 @@
+"""Input and output shapes of events, their actor links and citations."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from app.core.enums import (
+    ActorRole,
+    Reliability,
+)
+from app.events.model import CitationFields, EventFields
+from app.kit.schemas import (
+    FieldError,
+    Id,
+    Shown,
+    Strict,
+    check_ordered,
+    partial,
+    read_model,
+)
+
+
+class EventActorIn(Strict):
+    actor_id: Id
+    role: ActorRole
+
+
+class CitationIn(CitationFields, Strict):
+    pass
+
+
+class EventCreate(EventFields, Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "ref": "event:zapad-2025",
+                    "title": "Zapad-2025 joint Belarusian-Russian military exercise",
+                    "type": "military_exercise",
+                    "start_date": "2025-09-12",
+                    "end_date": "2025-09-16",
+                    "country": "BY",
+                    "actors": [{"actor_id": 1, "role": "host"}, {"actor_id": 2, "role": "participant"}],
+                    "citations": [
+                        {
+                            "document_id": 1,
+                            "credibility": 2,
+                            "excerpt": "These exercises will be held in Belarus.",
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
+    end_date: date | None = Field(default=None, description="Defaults to `start_date`.")  # type: ignore[assignment]
+    actors: list[EventActorIn] = Field(default_factory=list, max_length=1000)
+    citations: list[CitationIn] = Field(default_factory=list, max_length=1000)
+
+    @model_validator(mode="after")
+    def consistent(self) -> Self:
+        if self.end_date is None:
+            self.end_date = self.start_date
+        if self.end_date < self.start_date:
+            raise FieldError("end_date", "end_date must not be before start_date")
+        if (self.latitude is None) != (self.longitude is None):
+            missing = "latitude" if self.latitude is None else "longitude"
+            raise FieldError(missing, "latitude and longitude must be given together")
+        check_ordered(self, ("fatalities_low", "fatalities_best", "fatalities_high"))
+        pairs = [(link.actor_id, link.role) for link in self.actors]
+        if len(set(pairs)) != len(pairs):
+            raise FieldError("actors", "actors lists the same actor in the same role twice")
+        return self
+
+
+EventUpdate = partial(EventCreate)
+
+
+class EventActorOut(BaseModel):
+    actor_id: int
+    role: ActorRole
+    name: str
+
+
+CitationOut = read_model(
+    "CitationOut",
+    CitationFields,
+    base=BaseModel,
+    source_id=Shown(int),
+    source_name=Shown(str),
+    reliability=Shown(Reliability),
+    url=Shown(str | None),
+)
+
+
+EventOut = read_model(
+    "EventOut",
+    EventFields,
+    source_count=Shown(int, "Distinct sources among the citations."),
+    best_reliability=Shown(Reliability | None, "Best reliability grade among the cited sources."),
+    actors=Shown(list[EventActorOut]),
+    citations=Shown(list[CitationOut]),  # type: ignore[valid-type]  # a model built at run time
+)

@@ -1,0 +1,1 @@
+"""The change feed: its table, the entries every write queues, and /v1/changes."""

@@ -1,0 +1,217 @@
+"""Streaming exports: every matching row, in list order, in constant memory.
+
+Rows are read in keyset chunks inside one read transaction (a consistent snapshot on both
+databases), turned into their read forms a chunk at a time by the same loader the list uses, and
+each chunk is encoded into one piece of output (tens of kilobytes), never a write per row.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, get_args
+
+import sqlalchemy as sa
+from fastapi import Request, Response
+from fastapi.responses import StreamingResponse
+from sqlalchemy.orm import Session
+
+from app.db.session import session_factory
+from app.kit.deps import SessionDep
+from app.kit.pagination import SORT_VALUE, SortKey, position_of, rows_after
+from app.kit.read import Lookups, ReadForm, Row, encode, encode_line
+from app.kit.responses import cache_headers, etag_matches, is_head, version_etag
+from app.kit.schemas import rfc3339
+
+CHUNK = 2000
+
+
+class ExportFormat(StrEnum):
+    csv = "csv"
+    ndjson = "ndjson"
+    geojson = "geojson"
+
+
+MEDIA_TYPES = {
+    ExportFormat.csv: "text/csv; charset=utf-8; header=present",
+    ExportFormat.ndjson: "application/x-ndjson",
+    ExportFormat.geojson: "application/geo+json",
+}
+
+
+def iter_chunks(session: Session, form: ReadForm, stmt: Any, key: SortKey) -> Iterator[list[Row]]:
+    """Walk the statement in keyset chunks; only one chunk is ever held in memory.
+
+    On PostgreSQL a session that has not begun yet is opened `REPEATABLE READ`, so every chunk
+    sees one snapshot; a session already in a transaction keeps its own (the level of a
+    transaction cannot change once it has begun)."""
+    if session.get_bind().dialect.name == "postgresql" and not session.in_transaction():
+        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+    after: tuple[Any, int] | None = None
+    lookups = Lookups()
+    while True:
+        rows = rows_after(session, stmt, key, after, CHUNK)
+        if not rows:
+            return
+        after = position_of(rows[-1])
+        yield form.finish(session, rows, strip=(SORT_VALUE,), lookups=lookups)
+        if len(rows) < CHUNK:
+            return
+
+
+Flatten = Callable[[Any], str]
+
+
+def joined(render: Callable[[Any], str]) -> Flatten:
+    return lambda items: "; ".join([render(item) for item in items])
+
+
+@dataclass(frozen=True)
+class CsvLayout:
+    """CSV columns derived from the read form's fields: scalar fields as they are (free text and
+    timestamps moved to the end, where spreadsheets keep them out of the way), and each nested
+    field flattened into the readable cells named in `flattened`."""
+
+    form: ReadForm
+    flattened: dict[str, tuple[tuple[str, Flatten], ...]]
+    last: tuple[str, ...] = ("description", "text", "created_at", "updated_at")
+    columns: list[str] = field(init=False)
+    _cells: list[tuple[str, Flatten | None]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        cells: list[tuple[str, Flatten | None]] = []
+        tail: list[tuple[str, Flatten | None]] = []
+        for name in self.form.out.model_fields:
+            target = tail if name in self.last else cells
+            if name in self.flattened:
+                target.extend((column, _from(name, render)) for column, render in self.flattened[name])
+            else:
+                target.append((name, _scalar(name, self.form.out.model_fields[name].annotation)))
+        tail.sort(key=lambda cell: self.last.index(cell[0]))
+        object.__setattr__(self, "_cells", cells + tail)
+        object.__setattr__(self, "columns", [name for name, _ in cells + tail])
+
+    def row(self, record: Row) -> list[Any]:
+        return [record[name] if render is None else render(record) for name, render in self._cells]
+
+
+def _from(name: str, render: Flatten) -> Flatten:
+    return lambda record: render(record[name])
+
+
+def _scalar(name: str, annotation: Any) -> Flatten | None:
+    """How a scalar field's value becomes a cell: None where the CSV writer's own rendering is
+    the JSON's (text, numbers, dates; None is empty), which most cells are."""
+    kinds = {annotation, *get_args(annotation)}
+    if datetime in kinds or bool in kinds or Any in kinds:
+        return lambda record: _cell(record[name])
+    return None
+
+
+def _cell(value: Any) -> Any:
+    """Cells as the JSON shows them: `true`/`false`, RFC 3339 timestamps; None is empty."""
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, datetime):
+        return rfc3339(value)
+    return value
+
+
+def csv_stream(chunks: Iterator[list[Row]], layout: CsvLayout) -> Iterator[bytes]:
+    """RFC 4180: CRLF line ends, quotes doubled, a header row first; one piece per chunk."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(layout.columns)
+    for rows in chunks:
+        writer.writerows(layout.row(record) for record in rows)
+        yield buffer.getvalue().encode()
+        buffer.seek(0)
+        buffer.truncate()
+    if buffer.tell():  # no rows at all: the header alone
+        yield buffer.getvalue().encode()
+
+
+def ndjson_stream(chunks: Iterator[list[Row]]) -> Iterator[bytes]:
+    for rows in chunks:
+        piece = bytearray()
+        for record in rows:
+            # Appended one at a time: holding a chunk's worth of encoded rows to join them
+            # costs more allocator time than the encoding itself.
+            piece += encode_line(record)
+        yield bytes(piece)
+
+
+def _feature(event: Row) -> dict[str, Any]:
+    properties = dict(event)
+    longitude = properties.pop("longitude")
+    latitude = properties.pop("latitude")
+    return {
+        "type": "Feature",
+        "id": event["id"],
+        "geometry": {"type": "Point", "coordinates": [longitude, latitude]},
+        "properties": properties,
+    }
+
+
+def geojson_stream(chunks: Iterator[list[Row]]) -> Iterator[bytes]:
+    """RFC 7946 FeatureCollection: Point geometries, longitude first; events without
+    coordinates are left out."""
+    yield b'{"type":"FeatureCollection","features":['
+    separator = b""
+    for rows in chunks:
+        piece = bytearray()
+        for event in rows:
+            if event["longitude"] is not None and event["latitude"] is not None:
+                piece += separator
+                piece += encode(_feature(event))
+                separator = b","
+        if piece:
+            yield bytes(piece)
+    yield b"]}"
+
+
+def export_stream(
+    session: Session, layout: CsvLayout, format: ExportFormat, stmt: Any, key: SortKey
+) -> Iterator[bytes]:
+    """The whole export as pieces of output: the rows of `stmt` in `key` order, in `format`."""
+    chunks = iter_chunks(session, layout.form, stmt, key)
+    if format is ExportFormat.ndjson:
+        return ndjson_stream(chunks)
+    if format is ExportFormat.geojson:
+        return geojson_stream(chunks)
+    return csv_stream(chunks, layout)
+
+
+def export_response(
+    request: Request,
+    session: SessionDep,
+    layout: CsvLayout,
+    format: ExportFormat,
+    stmt: sa.Select[Any],
+    key: SortKey,
+) -> Response:
+    """The ETag is the data version (the change feed's last seq) and the query: no need to
+    produce the file to know whether the client already has it, and HEAD produces none."""
+    filename = f"{layout.form.name}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.{format}"
+    headers = {
+        "ETag": version_etag(session, request),
+        "Content-Disposition": f'attachment; filename="{filename}"',
+        **cache_headers(),
+    }
+    if etag_matches(request.headers.get("if-none-match"), headers["ETag"]):
+        return Response(status_code=304, headers=headers)
+    if is_head(request):  # the headers of the stream, so compression announces the same
+        return StreamingResponse(iter(()), media_type=MEDIA_TYPES[format], headers=headers)
+
+    def pieces() -> Iterator[bytes]:
+        # A session of its own: the request's is closed before the stream is sent.
+        with session_factory()() as export_session:
+            yield from export_stream(export_session, layout, format, stmt, key)
+
+    return StreamingResponse(pieces(), media_type=MEDIA_TYPES[format], headers=headers)

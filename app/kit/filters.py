@@ -1,0 +1,70 @@
+"""What every filter model shares: refs, date ranges, text parameters that cannot hold NUL.
+
+Each resource has one filter model and one `apply_*_filter(session, select, filter)` in its own
+`filter.py`. The filter functions add only WHERE clauses; lists, exports, timelines, facets and
+counts all start from the statement they return, so every view of "the matching rows" agrees.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import date
+from typing import Annotated, Any, Self
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    Field,
+    model_validator,
+)
+
+
+def _no_nul(value: str) -> str:
+    """PostgreSQL text cannot hold NUL; such a parameter is malformed, not a database error."""
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_no_nul)]
+
+
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _iso_date(value: Any) -> Any:
+    """Only `YYYY-MM-DD`: Pydantic alone would also take `0` (a timestamp) or a midnight datetime."""
+    if isinstance(value, str) and not ISO_DATE.fullmatch(value):
+        raise ValueError("must be a date as YYYY-MM-DD")
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+
+
+RefList = Annotated[list[Text], Field(default_factory=list, description="Stable refs (repeatable).")]
+
+
+class BaseFilter(BaseModel):
+    ref: RefList
+
+    def fingerprint(self) -> dict[str, Any]:
+        """The filter as plain JSON, for binding cursors to the query they came from."""
+        return self.model_dump(mode="json", exclude_defaults=True)
+
+
+class DateRange(BaseModel):
+    date_from: IsoDate | None = Field(default=None, description="Inclusive lower bound.")
+    date_to: IsoDate | None = Field(default=None, description="Inclusive upper bound.")
+
+    @model_validator(mode="after")
+    def ordered(self) -> Self:
+        if self.date_from and self.date_to and self.date_from > self.date_to:
+            raise ValueError("date_from must not be after date_to")
+        return self
+
+
+def refs_in(column: Any, refs: Sequence[str]) -> Any:
+    return column.in_([ref.strip() for ref in refs])

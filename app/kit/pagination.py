@@ -1,0 +1,221 @@
+"""Sorting and keyset pagination with opaque cursors.
+
+A cursor holds the sort key of the last row served and a fingerprint of the filters and sort it
+was made for; reusing it with other filters is a 400 rather than a silently wrong page. Rows are
+located by `(sort value, id)` comparisons, never OFFSET, so a page is stable under inserts.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import cached_property
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import Select
+from sqlalchemy.orm import Session
+
+from app.core.errors import BadRequest
+from app.kit.read import ReadForm
+
+Parse = Callable[[Any], Any]
+MAX_INT = 2**63 - 1  # what both databases can bind as an integer
+
+
+def _parse_int(value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or abs(value) > MAX_INT:
+        raise ValueError("not an integer")
+    return value
+
+
+def _parse_text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError("not a string")
+    return value
+
+
+def _parse_date(value: Any) -> date:
+    return date.fromisoformat(value)
+
+
+def _parse_datetime(value: Any) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+def _encode(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date | datetime) else value
+
+
+@dataclass(frozen=True)
+class SortKey:
+    """A sort order: one column, its direction, then `id` in the same direction."""
+
+    column: Any
+    id_column: Any
+    descending: bool = False
+    nullable: bool = False
+    parse: Parse = _parse_text
+
+    # Clauses built once per key: building them per request cost more than compiling them.
+    @cached_property
+    def order_by(self) -> tuple[Any, ...]:
+        """The order of rows whose sort value is not null (see `rows_after` for the nulls)."""
+        first = self.column.desc() if self.descending else self.column.asc()
+        return (first, self.by_id)
+
+    @cached_property
+    def by_id(self) -> Any:
+        return self.id_column.desc() if self.descending else self.id_column.asc()
+
+    @cached_property
+    def labelled(self) -> Any:
+        """The sort column as `SORT_VALUE`, selected beside the read form's own columns."""
+        return self.column.label(SORT_VALUE)
+
+    def beyond_id(self, last_id: int) -> Any:
+        return self.id_column < last_id if self.descending else self.id_column > last_id
+
+    def after(self, value: Any, last_id: int) -> Any:
+        """Rows with a sort value strictly after `(value, last_id)` in this order (a range an
+        index can start at; null sort values are never in it)."""
+        position = sa.tuple_(self.column, self.id_column)
+        return position < (value, last_id) if self.descending else position > (value, last_id)
+
+
+def date_key(column: Any, id_column: Any, descending: bool, nullable: bool = False) -> SortKey:
+    return SortKey(column, id_column, descending, nullable, _parse_date)
+
+
+def datetime_key(column: Any, id_column: Any, descending: bool) -> SortKey:
+    return SortKey(column, id_column, descending, False, _parse_datetime)
+
+
+def int_key(column: Any, id_column: Any, descending: bool, nullable: bool = False) -> SortKey:
+    return SortKey(column, id_column, descending, nullable, _parse_int)
+
+
+def text_key(column: Any, id_column: Any, descending: bool = False) -> SortKey:
+    return SortKey(column, id_column, descending, False, _parse_text)
+
+
+def fingerprint(resource: str, filters: dict[str, Any], sort: str) -> str:
+    """Binds a cursor to one list, its filters and its sort."""
+    canonical = json.dumps(
+        {"resource": resource, "filters": filters, "sort": sort}, sort_keys=True, default=str
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def encode_cursor(value: Any, row_id: int, bound_to: str) -> str:
+    payload = json.dumps({"k": [_encode(value), row_id], "f": bound_to}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, key: SortKey, bound_to: str) -> tuple[Any, int]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        payload = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        value, row_id = payload["k"]
+        _parse_int(row_id)
+        parsed = None if value is None else key.parse(value)
+        bound = payload["f"]
+    except (ValueError, TypeError, KeyError, binascii.Error, UnicodeDecodeError):
+        raise BadRequest("cursor is malformed; pass next_cursor exactly as received") from None
+    if bound != bound_to:
+        raise BadRequest("cursor was made for different filters or sort; start again without it")
+    return parsed, row_id
+
+
+SORT_VALUE = "_sort_value"  # the sort column, selected beside the read form's own columns
+
+
+@dataclass
+class KeysetPage:
+    rows: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+def rows_after(
+    session: Any, stmt: Select[Any], key: SortKey, after: tuple[Any, int] | None, limit: int
+) -> list[dict[str, Any]]:
+    """Up to `limit` rows of `stmt` after `(sort value, id)` in the key's order, as dicts; the
+    sort column rides along as `SORT_VALUE`, so the next position can be read off the last row
+    whatever the sort.
+
+    Null sort values come last, in id order. They are read by a second statement once the
+    non-null rows run out: each of the two is a range an index serves in either direction,
+    where one statement with `NULLS LAST` (or `… OR column IS NULL` after a cursor) made
+    PostgreSQL sort the whole table and both databases walk from the first row to the cursor."""
+    if after is not None and after[0] is None:  # the cursor is already among the nulls
+        nulls = stmt.where(key.column.is_(None), key.beyond_id(after[1]))
+        return _rows(session, nulls, key, (key.by_id,), limit)
+    present = stmt.where(key.column.is_not(None)) if key.nullable else stmt
+    if after is not None:
+        present = present.where(key.after(*after))
+    rows = _rows(session, present, key, key.order_by, limit)
+    if not key.nullable or len(rows) == limit:
+        return rows
+    nulls = stmt.where(key.column.is_(None))
+    return rows + _rows(session, nulls, key, (key.by_id,), limit - len(rows))
+
+
+def _rows(
+    session: Any, stmt: Select[Any], key: SortKey, order: tuple[Any, ...], limit: int
+) -> list[dict[str, Any]]:
+    result = session.connection().execute(stmt.add_columns(key.labelled).order_by(*order).limit(limit))
+    names = list(result.keys())
+    return [dict(zip(names, values, strict=True)) for values in result]
+
+
+def position_of(row: dict[str, Any]) -> tuple[Any, int]:
+    return row[SORT_VALUE], row["id"]
+
+
+def keyset_page(
+    session: Any,
+    form: Any,
+    stmt: Select[Any],
+    key: SortKey,
+    *,
+    limit: int,
+    cursor: str | None,
+    bound_to: str,
+) -> KeysetPage:
+    """Fetch `limit + 1` rows after the cursor: the extra row only says whether more exist.
+    `form` (an `app.kit.read.ReadForm`) turns the page into read forms."""
+    after = decode_cursor(cursor, key, bound_to) if cursor else None
+    rows = rows_after(session, stmt, key, after, limit + 1)
+    next_cursor = None
+    if len(rows) > limit:
+        del rows[limit:]
+        next_cursor = encode_cursor(*position_of(rows[-1]), bound_to)
+    return KeysetPage(form.finish(session, rows, strip=(SORT_VALUE,)), next_cursor)
+
+
+def list_page(
+    session: Session,
+    form: ReadForm,
+    apply: Callable[[Session, Any, Any], Any],
+    filters: Any,
+    key: SortKey,
+    sort_name: str,
+    *,
+    limit: int,
+    cursor: str | None,
+) -> KeysetPage:
+    """One page of a list: the filter applied to the read form's select, keyset-paginated."""
+    return keyset_page(
+        session,
+        form,
+        apply(session, form.select(), filters),
+        key,
+        limit=limit,
+        cursor=cursor,
+        bound_to=fingerprint(form.table.name, filters.fingerprint(), sort_name),
+    )

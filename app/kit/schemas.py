@@ -1,0 +1,247 @@
+"""Field types shared by the input and output schemas."""
+
+from __future__ import annotations
+
+import types
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any, Generic, TypeVar, Union, get_args, get_origin
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    create_model,
+)
+from pydantic_core import ErrorDetails
+from sqlmodel.main import FieldInfoMetadata
+
+from app.core.countries import ISO_ALPHA2
+from app.core.enums import (
+    Reliability,
+)
+
+T = TypeVar("T")
+
+
+def _upper(value: Any) -> Any:
+    return value.strip().upper() if isinstance(value, str) else value
+
+
+def _strip(value: Any) -> Any:
+    return value.strip() if isinstance(value, str) else value
+
+
+def _check_country(value: str) -> str:
+    if value not in ISO_ALPHA2:
+        raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-2 country code")
+    return value
+
+
+class FieldError(ValueError):
+    """A rule broken by a whole record, blamed on one field (model validators have no `loc`)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def error_loc(error: ErrorDetails) -> list[str]:
+    """Where a validation error lies: its `loc`, or the field a `FieldError` names."""
+    loc = [str(part) for part in error["loc"]]
+    cause = (error.get("ctx") or {}).get("error")
+    if isinstance(cause, FieldError):
+        loc.append(cause.field)
+    return loc
+
+
+def rfc3339(value: datetime) -> str:
+    """UTC timestamps with a `Z`, as the contract writes them."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    text = value.astimezone(UTC).isoformat()
+    return text.replace("+00:00", "Z")
+
+
+CountryCode = Annotated[
+    str,
+    BeforeValidator(_upper),
+    Field(
+        min_length=2,
+        max_length=2,
+        pattern=r"^[A-Z]{2}$",
+        examples=["BY"],
+        description="ISO 3166-1 alpha-2, any case on input, upper-case when stored.",
+    ),
+    AfterValidator(_check_country),
+]
+GRADE = "NATO Admiralty source reliability, A (best) … F (cannot be judged)."
+Grade = Annotated[Reliability, BeforeValidator(_upper), Field(description=GRADE)]
+Credibility = Annotated[
+    int,
+    Field(ge=1, le=6, description="Admiralty information credibility, 1 (confirmed) … 6."),
+]
+Name = Annotated[str, BeforeValidator(_strip), Field(min_length=1, max_length=500)]
+Ref = Annotated[
+    str,
+    BeforeValidator(_strip),
+    Field(
+        min_length=1,
+        max_length=200,
+        examples=["ucdp-ged:300380"],
+        description="Stable key, unique within the resource type.",
+    ),
+]
+RequiredText = Annotated[str, BeforeValidator(_strip), Field(min_length=1)]
+Timestamp = Annotated[datetime, PlainSerializer(rfc3339, return_type=str)]
+Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
+Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
+Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
+Count = Annotated[int, Field(ge=0, le=2**31 - 1)]
+Figure = Annotated[float, Field(allow_inf_nan=False, ge=-1e15, le=1e15)]
+Language = Annotated[
+    str, Field(pattern=r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$", max_length=35, examples=["en"])
+]
+Url = Annotated[str, Field(min_length=1, max_length=2000, examples=["https://www.forbes.com/"])]
+ShortText = Annotated[str, Field(min_length=1, max_length=100)]
+
+
+class Strict(BaseModel):
+    """Input models reject fields they do not know, so typos are errors, not silent no-ops."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def partial(create: type[BaseModel]) -> type[BaseModel]:
+    """The PATCH body of a resource: `create`'s fields with their constraints, each optional
+    with a default of None (`null` clears a nullable field; which fields were sent is what counts).
+    Cross-field rules are left out: PATCH validates the merged row through `create` itself."""
+    fields: dict[str, Any] = {}
+    for name, info in create.model_fields.items():
+        annotation: Any = info.annotation
+        # the constraints of the input, not the column's own (SQLModel's `FieldInfoMetadata`)
+        constraints = [item for item in info.metadata if not isinstance(item, FieldInfoMetadata)]
+        if constraints:
+            annotation = Annotated[annotation, *constraints]
+        fields[name] = (annotation | None, Field(default=None, description=info.description))
+    name = create.__name__.removesuffix("Create") + "Update"
+    model: type[BaseModel] = create_model(name, __base__=Strict, __module__=create.__module__, **fields)
+    return model
+
+
+class ResourceOut(BaseModel):
+    id: int
+    ref: str | None
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+def plain(annotation: Any) -> Any:
+    """A type without its input constraints: `CountryCode | None` → `str | None`. Read forms
+    show what is stored; the constraints are the input's business."""
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin is Annotated:
+        return plain(args[0])
+    if origin in (Union, types.UnionType):
+        return Union[tuple(plain(arg) for arg in args)]  # noqa: UP007 - built at run time
+    if origin is list:
+        return list[plain(args[0])]  # type: ignore[misc]
+    return annotation
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A read form's field that is not one of the resource's own columns: an embedded row or a
+    figure derived from others, placed `after` the named field (at the end when None)."""
+
+    annotation: Any
+    description: str | None = None
+    after: str | None = None
+
+
+def read_model(
+    name: str, fields: type[BaseModel], *, base: type[BaseModel] = ResourceOut, **shown: Shown
+) -> type[BaseModel]:
+    """The read form (`*Out`) of a resource: `base`, then every field of `fields` (the one
+    declaration of the resource's columns) as it is stored — required, without input
+    constraints or defaults — with the `shown` extras in their places."""
+    placed: dict[str | None, list[str]] = {}
+    for extra, spec in shown.items():
+        placed.setdefault(spec.after, []).append(extra)
+
+    definitions: dict[str, Any] = {}
+
+    def add(names: list[str]) -> None:
+        for extra in names:
+            spec = shown[extra]
+            definitions[extra] = (spec.annotation, Field(description=spec.description))
+            add(placed.pop(extra, []))
+
+    for field_name, info in fields.model_fields.items():
+        if field_name in base.model_fields:
+            continue
+        definitions[field_name] = (plain(info.annotation), ...)
+        add(placed.pop(field_name, []))
+    add(placed.pop(None, []))
+    if placed:
+        raise ValueError(f"{name}: no field named {sorted(k or '' for k in placed)} to place extras after")
+    model: type[BaseModel] = create_model(name, __base__=base, __module__=fields.__module__, **definitions)
+    return model
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = Field(
+        description="Opaque; pass as `cursor` for the next page. Null on the last page."
+    )
+
+
+class ProblemError(BaseModel):
+    loc: list[str | int]
+    msg: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, the shape of every error."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[ProblemError] | None = None
+
+
+def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the error statuses a route can answer."""
+    descriptions = {
+        400: "Malformed request (e.g. a cursor from other filters)",
+        401: "Missing, unknown or revoked API key",
+        403: "The key's scope does not allow this",
+        404: "No such row",
+        409: "Conflict with other rows",
+        412: "If-Match does not match the row's current ETag",
+        413: "Request body too large",
+        422: "Invalid parameter or body",
+        503: "Database unavailable",
+    }
+    return {
+        code: {
+            "model": Problem,
+            "description": descriptions[code],
+            "content": {"application/problem+json": {}},
+        }
+        for code in codes
+    }
+
+
+def check_ordered(model: BaseModel, names: tuple[str, str, str]) -> None:
+    """low ≤ best ≤ high wherever two of them are given."""
+    values = [(name, getattr(model, name)) for name in names]
+    given = [(name, value) for name, value in values if value is not None]
+    for i, (lower_name, lower) in enumerate(given):
+        for upper_name, upper in given[i + 1 :]:
+            if lower > upper:
+                raise FieldError(upper_name, f"{lower_name} ({lower}) must not exceed {upper_name} ({upper})")

@@ -1,0 +1,1 @@
+"""Sources and their documents: model, schemas, filters, read forms, write rules, routes."""

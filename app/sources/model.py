@@ -1,0 +1,61 @@
+"""Sources and the documents they publish."""
+
+from datetime import date
+
+import sqlalchemy as sa
+from sqlmodel import AutoString, Field
+
+from app.core.enums import Reliability, SourceKind, sql_in
+from app.db.base import NO_ID_REUSE, check
+from app.kit.rows import NAME_MAX, Referenced, ResourceRow
+from app.kit.schemas import GRADE, CountryCode, Grade, Id, Language, Name, RequiredText, Url
+
+
+class SourceFields(Referenced):
+    """A source's own columns, declared once (see `models.common`)."""
+
+    name: Name
+    kind: SourceKind = Field(sa_type=AutoString(length=40), index=True)
+    country: CountryCode | None = Field(default=None, sa_type=AutoString(length=2), index=True)
+    url: Url | None = None
+    reliability: Grade = Field(
+        default=Reliability.F,
+        sa_type=AutoString(length=1),
+        index=True,
+        description=GRADE,  # SQLModel's `Field` would otherwise clear the type's description
+    )
+    description: str | None = None
+
+
+class Source(SourceFields, ResourceRow, table=True):
+    __tablename__ = "source"
+    __table_args__ = (
+        check(sql_in("kind", SourceKind), "kind"),
+        check(sql_in("reliability", Reliability), "reliability"),
+        check("length(name) >= 1", "name_not_empty"),
+        sa.Index("ix_source_name_key_id", "name_key", "id"),
+        NO_ID_REUSE,
+    )
+
+    name_key: str = Field(max_length=NAME_MAX, unique=True)
+
+
+class DocumentFields(Referenced):
+    """A document's own columns, declared once."""
+
+    source_id: Id = Field(foreign_key="source.id")
+    title: RequiredText
+    url: Url | None = Field(default=None, unique=True)
+    published_on: date | None = None
+    language: Language | None = Field(default=None, sa_type=AutoString(length=35))
+
+
+class Document(DocumentFields, ResourceRow, table=True):
+    __tablename__ = "document"
+    __table_args__ = (
+        check("length(title) >= 1", "title_not_empty"),
+        sa.Index("ix_document_published_on_id", "published_on", "id"),
+        # a source's documents with their ids, index-only on PostgreSQL too (the source facet)
+        sa.Index("ix_document_source_id_id", "source_id", "id"),
+        NO_ID_REUSE,
+    )

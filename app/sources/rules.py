@@ -1,0 +1,58 @@
+"""Write rules of sources and their documents."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+from sqlmodel import col
+
+from app.db.base import any_of, fold
+from app.kit.rules import (
+    Item,
+    RecordError,
+    _check_refs,
+    _check_unique_names,
+    _columns,
+    _differs,
+    _persist,
+    _record,
+    _require,
+)
+from app.sources.model import Document, Source
+from app.sources.schemas import DocumentCreate, SourceCreate
+
+
+def save_sources(session: Session, items: Sequence[Item[Source, SourceCreate]]) -> None:
+    _check_refs(session, Source, items)
+    _check_unique_names(session, Source, items, "name")
+    values = [_columns(item.data, name_key=fold(item.data.name)) for item in items]
+    _persist(session, Source, items, values, [_differs(i.row, v) for i, v in zip(items, values, strict=True)])
+    _record(session, "sources", items)
+
+
+def save_documents(session: Session, items: Sequence[Item[Document, DocumentCreate]]) -> None:
+    _check_refs(session, Document, items)
+    _require(session, Source, items, "source_id", lambda d: [d.source_id], "source")
+    urls: dict[str, int] = {}
+    for index, item in enumerate(items):
+        if item.data.url is None:
+            continue
+        if item.data.url in urls:
+            raise RecordError(index, "url", f"url {item.data.url!r} is given twice", conflict=True)
+        urls[item.data.url] = index
+    if urls:
+        for url, row_id in session.execute(
+            sa.select(col(Document.url), col(Document.id)).where(any_of(col(Document.url), list(urls)))
+        ).tuples():
+            item = items[urls[str(url)]]
+            if item.row is None or item.row.id != row_id:
+                raise RecordError(
+                    urls[str(url)], "url", f"url is already used by document {row_id}", conflict=True
+                )
+    values = [_columns(item.data) for item in items]
+    _persist(
+        session, Document, items, values, [_differs(i.row, v) for i, v in zip(items, values, strict=True)]
+    )
+    _record(session, "documents", items)

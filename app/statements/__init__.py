@@ -1,0 +1,1 @@
+"""Statements: model, schemas, filter, read form, write rules, routes and the statements export."""

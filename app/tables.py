@@ -1,0 +1,22 @@
+"""Every table; importing this module registers them all on the metadata (Alembic, tests)."""
+
+from app.actors.model import Actor, ActorAlias
+from app.auth.model import ApiKey
+from app.events.model import Citation, Event, EventActor
+from app.feed.model import Change
+from app.sources.model import Document, Source
+from app.statements.model import Statement, StatementMention
+
+__all__ = [
+    "Actor",
+    "ActorAlias",
+    "ApiKey",
+    "Change",
+    "Citation",
+    "Document",
+    "Event",
+    "EventActor",
+    "Source",
+    "Statement",
+    "StatementMention",
+]
