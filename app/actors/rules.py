@@ -16,21 +16,21 @@ from app.db.bulk import bulk_insert
 from app.kit.rules import (
     Item,
     RecordError,
-    _check_refs,
-    _check_unique_names,
-    _columns,
-    _differs,
-    _persist,
-    _record,
-    _require,
+    check_refs,
+    check_unique_names,
+    column_values,
+    differs,
+    persist,
+    queue_changes,
+    require_existing,
 )
 
 
 def save_actors(session: Session, items: Sequence[Item[Actor, ActorCreate]]) -> None:
-    _check_refs(session, Actor, items)
-    _check_unique_names(session, Actor, items, "name")
+    check_refs(session, Actor, items)
+    check_unique_names(session, Actor, items, "name")
     _check_aliases(session, items)
-    _require(
+    require_existing(
         session,
         Actor,
         items,
@@ -43,15 +43,15 @@ def save_actors(session: Session, items: Sequence[Item[Actor, ActorCreate]]) -> 
     values, changed = [], []
     alias_changes: list[tuple[Item[Actor, ActorCreate], list[str]]] = []
     for item in items:
-        row_values = _columns(item.data, exclude={"aliases"}, name_key=fold(item.data.name))
-        did_change = _differs(item.row, row_values)
+        row_values = column_values(item.data, exclude={"aliases"}, name_key=fold(item.data.name))
+        did_change = differs(item.row, row_values)
         old_aliases = current_aliases.get(item.id, []) if item.id is not None else []
         if old_aliases != item.data.aliases:
             alias_changes.append((item, old_aliases))
             did_change = True
         values.append(row_values)
         changed.append(did_change)
-    _persist(session, Actor, items, values, changed)  # renames land before alias rows move
+    persist(session, Actor, items, values, changed)  # renames land before alias rows move
     stale = [item.id for item, old in alias_changes if old]
     if stale:
         session.execute(sa.delete(ActorAlias).where(any_of(col(ActorAlias.actor_id), stale)))
@@ -62,7 +62,7 @@ def save_actors(session: Session, items: Sequence[Item[Actor, ActorCreate]]) -> 
     ]
     if aliases:
         bulk_insert(session, ActorAlias.__table__, aliases)  # type: ignore[attr-defined]
-    _record(session, "actors", items)
+    queue_changes(session, "actors", items)
 
 
 def _check_aliases(session: Session, items: Sequence[Item[Actor, ActorCreate]]) -> None:

@@ -13,13 +13,13 @@ from app.kit.rules import (
     ChildList,
     Item,
     Values,
-    _check_refs,
-    _columns,
-    _differs,
-    _persist,
-    _persisted_id,
-    _record,
-    _require,
+    check_refs,
+    column_values,
+    differs,
+    persist,
+    persisted_id,
+    queue_changes,
+    require_existing,
 )
 from app.sources.model import Document
 
@@ -29,9 +29,9 @@ CITATIONS = ChildList(Citation, "event_id", ("document_id", "credibility", "exce
 
 
 def save_events(session: Session, items: Sequence[Item[Event, EventCreate]]) -> None:
-    _check_refs(session, Event, items)
-    _require(session, Actor, items, "actors", lambda d: [a.actor_id for a in d.actors], "actor")
-    _require(
+    check_refs(session, Event, items)
+    require_existing(session, Actor, items, "actors", lambda d: [a.actor_id for a in d.actors], "actor")
+    require_existing(
         session,
         Document,
         items,
@@ -46,8 +46,8 @@ def save_events(session: Session, items: Sequence[Item[Event, EventCreate]]) -> 
     relink: list[tuple[Item[Event, EventCreate], list[Values]]] = []
     recite: list[tuple[Item[Event, EventCreate], list[Values]]] = []
     for item in items:
-        row_values = _columns(item.data, exclude=set(EVENT_LINK_FIELDS))
-        did_change = _differs(item.row, row_values)
+        row_values = column_values(item.data, exclude=set(EVENT_LINK_FIELDS))
+        did_change = differs(item.row, row_values)
         new_links: list[Values] = [(a.actor_id, a.role.value) for a in item.data.actors]
         new_cites: list[Values] = [(c.document_id, c.credibility, c.excerpt) for c in item.data.citations]
         if links.get(item.id or 0, []) != new_links:
@@ -58,7 +58,7 @@ def save_events(session: Session, items: Sequence[Item[Event, EventCreate]]) -> 
             did_change = True
         values.append(row_values)
         changed.append(did_change)
-    _persist(session, Event, items, values, changed)
-    EVENT_ACTORS.replace(session, {_persisted_id(i): new for i, new in relink}, links)
-    CITATIONS.replace(session, {_persisted_id(i): new for i, new in recite}, cites)
-    _record(session, "events", items)
+    persist(session, Event, items, values, changed)
+    EVENT_ACTORS.replace(session, {persisted_id(i): new for i, new in relink}, links)
+    CITATIONS.replace(session, {persisted_id(i): new for i, new in recite}, cites)
+    queue_changes(session, "events", items)

@@ -69,7 +69,7 @@ class Item(Generic[RowT, DataT]):
             self.id = self.row.id
 
 
-def _columns(data: BaseModel, exclude: set[str] | None = None, **extra: object) -> dict[str, object]:
+def column_values(data: BaseModel, exclude: set[str] | None = None, **extra: object) -> dict[str, object]:
     """A record's column values, enums as their plain strings."""
     values = data.model_dump(exclude=exclude)
     for name in _enum_fields(type(data)):
@@ -83,7 +83,7 @@ def _columns(data: BaseModel, exclude: set[str] | None = None, **extra: object) 
 @cache
 def _enum_fields(model: type[BaseModel]) -> tuple[str, ...]:
     """The fields that may hold an enum member (checked per value only there: an import calls
-    `_columns` a quarter of a million times)."""
+    `column_values` a quarter of a million times)."""
     return tuple(
         name
         for name, info in model.model_fields.items()
@@ -97,11 +97,11 @@ def _leaf_types(annotation: object) -> Iterator[object]:
         yield from _leaf_types(argument)
 
 
-def _differs(row: object, values: Mapping[str, object]) -> bool:
+def differs(row: object, values: Mapping[str, object]) -> bool:
     return row is None or any(getattr(row, name) != value for name, value in values.items())
 
 
-def _persist(
+def persist(
     session: Session,
     model: type[SQLModel],
     items: Sequence[Item[RowT, DataT]],
@@ -196,14 +196,14 @@ def _check_unique(
             )
 
 
-def _check_refs(session: Session, model: type[SQLModel], items: Sequence[Item[RowT, KeyedT]]) -> None:
+def check_refs(session: Session, model: type[SQLModel], items: Sequence[Item[RowT, KeyedT]]) -> None:
     """A ref names one row of its resource."""
     _check_unique(
         session, items, model, "ref", lambda data: data.ref, "ref", lambda data: f"ref {data.ref!r}"
     )
 
 
-def _require(
+def require_existing(
     session: Session,
     model: type[SQLModel],
     items: Sequence[Item[RowT, DataT]],
@@ -220,7 +220,7 @@ def _require(
                 raise RecordError(index, field_name, f"{field_name} {target} identifies no {what}")
 
 
-def _record(session: Session, resource: str, items: Sequence[Item[RowT, KeyedT]]) -> None:
+def queue_changes(session: Session, resource: str, items: Sequence[Item[RowT, KeyedT]]) -> None:
     """Queue a change-feed entry for every row created or altered."""
     for item in items:
         if item.outcome in (CREATED, UPDATED):
@@ -228,7 +228,7 @@ def _record(session: Session, resource: str, items: Sequence[Item[RowT, KeyedT]]
             record_change(session, resource, item.id, item.data.ref, "upsert")
 
 
-def _check_unique_names(
+def check_unique_names(
     session: Session, model: type[SQLModel], items: Sequence[Item[RowT, NamedT]], field_name: str
 ) -> None:
     """A name (compared case-insensitively) names one row of its resource."""
@@ -246,8 +246,8 @@ def _check_unique_names(
 Values = tuple[object, ...]
 
 
-def _persisted_id(item: Item[RowT, DataT]) -> int:
-    """The id of an item `_persist` has written (new rows have theirs by then)."""
+def persisted_id(item: Item[RowT, DataT]) -> int:
+    """The id of an item `persist` has written (new rows have theirs by then)."""
     assert item.id is not None
     return item.id
 

@@ -12,29 +12,29 @@ from app.db.base import any_of, fold
 from app.kit.rules import (
     Item,
     RecordError,
-    _check_refs,
-    _check_unique_names,
-    _columns,
-    _differs,
-    _persist,
-    _record,
-    _require,
+    check_refs,
+    check_unique_names,
+    column_values,
+    differs,
+    persist,
+    queue_changes,
+    require_existing,
 )
 from app.sources.model import Document, Source
 from app.sources.schemas import DocumentCreate, SourceCreate
 
 
 def save_sources(session: Session, items: Sequence[Item[Source, SourceCreate]]) -> None:
-    _check_refs(session, Source, items)
-    _check_unique_names(session, Source, items, "name")
-    values = [_columns(item.data, name_key=fold(item.data.name)) for item in items]
-    _persist(session, Source, items, values, [_differs(i.row, v) for i, v in zip(items, values, strict=True)])
-    _record(session, "sources", items)
+    check_refs(session, Source, items)
+    check_unique_names(session, Source, items, "name")
+    values = [column_values(item.data, name_key=fold(item.data.name)) for item in items]
+    persist(session, Source, items, values, [differs(i.row, v) for i, v in zip(items, values, strict=True)])
+    queue_changes(session, "sources", items)
 
 
 def save_documents(session: Session, items: Sequence[Item[Document, DocumentCreate]]) -> None:
-    _check_refs(session, Document, items)
-    _require(session, Source, items, "source_id", lambda d: [d.source_id], "source")
+    check_refs(session, Document, items)
+    require_existing(session, Source, items, "source_id", lambda d: [d.source_id], "source")
     urls: dict[str, int] = {}
     for index, item in enumerate(items):
         if item.data.url is None:
@@ -51,8 +51,6 @@ def save_documents(session: Session, items: Sequence[Item[Document, DocumentCrea
                 raise RecordError(
                     urls[str(url)], "url", f"url is already used by document {row_id}", conflict=True
                 )
-    values = [_columns(item.data) for item in items]
-    _persist(
-        session, Document, items, values, [_differs(i.row, v) for i, v in zip(items, values, strict=True)]
-    )
-    _record(session, "documents", items)
+    values = [column_values(item.data) for item in items]
+    persist(session, Document, items, values, [differs(i.row, v) for i, v in zip(items, values, strict=True)])
+    queue_changes(session, "documents", items)

@@ -12,13 +12,13 @@ from app.kit.rules import (
     ChildList,
     Item,
     Values,
-    _check_refs,
-    _columns,
-    _differs,
-    _persist,
-    _persisted_id,
-    _record,
-    _require,
+    check_refs,
+    column_values,
+    differs,
+    persist,
+    persisted_id,
+    queue_changes,
+    require_existing,
 )
 from app.sources.model import Document
 from app.statements.model import Statement, StatementMention
@@ -28,10 +28,10 @@ MENTIONS = ChildList(StatementMention, "statement_id", ("actor_id",))
 
 
 def save_statements(session: Session, items: Sequence[Item[Statement, StatementCreate]]) -> None:
-    _check_refs(session, Statement, items)
-    _require(session, Actor, items, "speaker_id", lambda d: [d.speaker_id], "actor")
-    _require(session, Actor, items, "mentions", lambda d: d.mentions, "actor")
-    _require(
+    check_refs(session, Statement, items)
+    require_existing(session, Actor, items, "speaker_id", lambda d: [d.speaker_id], "actor")
+    require_existing(session, Actor, items, "mentions", lambda d: d.mentions, "actor")
+    require_existing(
         session,
         Event,
         items,
@@ -39,7 +39,7 @@ def save_statements(session: Session, items: Sequence[Item[Statement, StatementC
         lambda d: [d.event_id] if d.event_id is not None else [],
         "event",
     )
-    _require(
+    require_existing(
         session,
         Document,
         items,
@@ -52,14 +52,14 @@ def save_statements(session: Session, items: Sequence[Item[Statement, StatementC
     values, changed = [], []
     renamed: list[tuple[Item[Statement, StatementCreate], list[Values]]] = []
     for item in items:
-        row_values = _columns(item.data, exclude={"mentions"})
-        did_change = _differs(item.row, row_values)
+        row_values = column_values(item.data, exclude={"mentions"})
+        did_change = differs(item.row, row_values)
         new_mentions: list[Values] = [(actor_id,) for actor_id in item.data.mentions]
         if mentions.get(item.id or 0, []) != new_mentions:
             renamed.append((item, new_mentions))
             did_change = True
         values.append(row_values)
         changed.append(did_change)
-    _persist(session, Statement, items, values, changed)
-    MENTIONS.replace(session, {_persisted_id(i): new for i, new in renamed}, mentions)
-    _record(session, "statements", items)
+    persist(session, Statement, items, values, changed)
+    MENTIONS.replace(session, {persisted_id(i): new for i, new in renamed}, mentions)
+    queue_changes(session, "statements", items)

@@ -11,7 +11,7 @@ def test_unique_constraint_clash_is_409_not_500(
 ) -> None:
     assert client.post("/v1/sources", json={"name": "Twice", "kind": "ngo"}, headers=auth).status_code == 201
     # Simulate the race: the other request's row is committed after this one's checks ran.
-    monkeypatch.setattr(source_rules, "_check_unique_names", lambda *args, **kwargs: None)
+    monkeypatch.setattr(source_rules, "check_unique_names", lambda *args, **kwargs: None)
     response = client.post("/v1/sources", json={"name": "TWICE", "kind": "ngo"}, headers=auth)
     assert response.status_code == 409
     assert response.headers["content-type"].startswith("application/problem+json")
