@@ -24,7 +24,7 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from tests.dashboards.data import dataset as aggregates_dataset
+from tests.events.data import dataset as aggregates_dataset
 from tests.test_read_snapshot import DASHBOARD_QUERIES, EXPORTS, LIST_QUERIES
 
 DOCUMENT_URI = "urn:conflict-events:openapi"

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.dashboards.data import dataset as aggregates_dataset
+from tests.events.data import dataset as aggregates_dataset
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "read_responses.json"
 VARYING = {"created_at", "updated_at", "changed_at"}

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from app.events.read import EVENT_CSV
 from app.kit import export
 from app.kit.export import csv_stream, iter_chunks, ndjson_stream
-from tests.dashboards.data import dataset
+from tests.events.data import dataset
 
 
 @pytest.fixture

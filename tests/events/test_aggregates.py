@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.dashboards.data import dataset
+from tests.events.data import dataset
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.dashboards.data import dataset
+from tests.events.data import dataset
 
 
 @pytest.fixture
