@@ -24,7 +24,8 @@ from app.core.enums import (
     ActorKind,
 )
 from app.core.errors import ValidationFailed
-from app.db.base import contains_ci, fold
+from app.core.text import fold
+from app.db.base import contains_ci
 from app.kit.filters import BaseFilter, Text, refs_in
 from app.kit.schemas import CountryCode, Id
 

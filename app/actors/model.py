@@ -4,8 +4,9 @@ import sqlalchemy as sa
 from sqlmodel import AutoString, Field, SQLModel
 
 from app.core.enums import ActorKind, sql_in
+from app.core.text import NAME_MAX
 from app.db.base import NO_ID_REUSE, check
-from app.kit.rows import NAME_MAX, Referenced, ResourceRow
+from app.kit.rows import Referenced, ResourceRow
 from app.kit.schemas import CountryCode, Id, Name
 
 

@@ -11,7 +11,7 @@ from sqlmodel import col
 
 from app.actors.model import Actor, ActorAlias
 from app.actors.schemas import ActorDetail, ActorOut
-from app.db.base import in_param, table_of
+from app.db.base import any_of, in_param, table_of
 from app.kit.pagination import (
     text_key,
 )
@@ -41,6 +41,22 @@ CHILDREN_OF = (
 def actor_names(session: Session, lookups: Lookups, ids: Iterable[int]) -> dict[int, str]:
     """`{actor id: name}` holding at least the ids given."""
     return lookups.get(session, ACTOR_NAMES, ids, lambda row: str(row[1]))
+
+
+def name_holders(session: Session, keys: Sequence[str]) -> list[tuple[str, int, str | None]]:
+    """`(key, actor id, ref)` of the actors whose name has one of these keys (see `fold`)."""
+    stmt = sa.select(ACTOR.c.name_key, ACTOR.c.id, ACTOR.c.ref).where(any_of(ACTOR.c.name_key, list(keys)))
+    return [(key, actor_id, ref) for key, actor_id, ref in session.execute(stmt)] if keys else []
+
+
+def alias_holders(session: Session, keys: Sequence[str]) -> list[tuple[str, int, str | None]]:
+    """`(key, actor id, ref)` of the actors with an alias of one of these keys."""
+    stmt = (
+        sa.select(ALIAS.c.alias_key, ACTOR.c.id, ACTOR.c.ref)
+        .join(ACTOR, ACTOR.c.id == ALIAS.c.actor_id)
+        .where(any_of(ALIAS.c.alias_key, list(keys)))
+    )
+    return [(key, actor_id, ref) for key, actor_id, ref in session.execute(stmt)] if keys else []
 
 
 def aliases_of(session: Session, actor_ids: Sequence[int]) -> dict[int, list[str]]:

@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, Session
+from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from app.actors.model import Actor, ActorAlias
-from app.actors.read import aliases_of
+from app.actors.read import alias_holders, aliases_of, name_holders
 from app.actors.schemas import ActorCreate
-from app.db.base import any_of, fold
+from app.core.text import fold
+from app.db.base import any_of
 from app.db.bulk import bulk_insert
+from app.kit.read import Holders
 from app.kit.rules import (
     Item,
     RecordError,
@@ -84,13 +86,9 @@ def _check_aliases(session: Session, items: Sequence[Item[Actor, ActorCreate]]) 
             alias_keys[key] = index
     batch_ids = set(own_id.values())
 
-    def refuse_taken(
-        keys: dict[str, int], column: Mapped[str], owner: Mapped[int | None], field: str, says: str
-    ) -> None:
-        """A key of `keys` held in `column` by an actor outside this batch is a 409."""
-        if not keys:
-            return
-        for key, holder in session.execute(sa.select(column, owner).where(any_of(column, list(keys)))):
+    def refuse_taken(keys: dict[str, int], holders: Holders, field: str, says: str) -> None:
+        """A key of `keys` held by an actor outside this batch is a 409."""
+        for key, holder, _ in holders(session, list(keys)):
             index = keys[key]
             if holder != own_id[index] and holder not in batch_ids:
                 raise RecordError(
@@ -100,18 +98,9 @@ def _check_aliases(session: Session, items: Sequence[Item[Actor, ActorCreate]]) 
                     conflict=True,
                 )
 
-    alias_key, alias_owner = col(ActorAlias.alias_key), col(ActorAlias.actor_id)
-    refuse_taken(
-        alias_keys, alias_key, alias_owner, "aliases", "alias {key!r} already identifies actor {holder}"
-    )
-    refuse_taken(
-        alias_keys,
-        col(Actor.name_key),
-        col(Actor.id),
-        "aliases",
-        "alias {key!r} is the name of actor {holder}",
-    )
-    refuse_taken(name_keys, alias_key, alias_owner, "name", "name {name!r} is an alias of actor {holder}")
+    refuse_taken(alias_keys, alias_holders, "aliases", "alias {key!r} already identifies actor {holder}")
+    refuse_taken(alias_keys, name_holders, "aliases", "alias {key!r} is the name of actor {holder}")
+    refuse_taken(name_keys, alias_holders, "name", "name {name!r} is an alias of actor {holder}")
 
 
 def _check_no_cycles(session: Session, items: Sequence[Item[Actor, ActorCreate]]) -> None:

@@ -77,11 +77,6 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
-def fold(text: str) -> str:
-    """The case-insensitive key of a name or alias (Unicode-aware, unlike SQLite's lower())."""
-    return text.casefold()
-
-
 class unicode_lower(FunctionElement[str]):  # reads like the SQL function it becomes
     """Unicode lower-casing in SQL: lower() on PostgreSQL, Python's str.lower on SQLite (whose
     own lower() folds only ASCII). Both apply Unicode's simple lower-case mapping."""

@@ -5,6 +5,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
+from app.core.text import REF_MAX
 from app.db.base import NO_ID_REUSE, UTCDateTime, check, utcnow
 
 
@@ -22,6 +23,6 @@ class Change(SQLModel, table=True):
     )
     resource: str = Field(max_length=20)
     row_id: int
-    ref: str | None = Field(default=None, max_length=200)
+    ref: str | None = Field(default=None, max_length=REF_MAX)
     op: str = Field(max_length=10)
     changed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)

@@ -44,6 +44,8 @@ def encode_line(value: Any) -> bytes:
 
 
 Embed = Callable[[Session, list[Row], "Lookups"], None]
+# Who holds these keys (names, aliases): `(key, row id, ref)` rows, e.g. `actors.read.name_holders`.
+Holders = Callable[[Session, Sequence[str]], list[tuple[str, int, str | None]]]
 
 
 def distinct_ids(values: Iterable[Any]) -> list[Any]:

@@ -10,11 +10,9 @@ from datetime import datetime
 from pydantic import BaseModel
 from sqlmodel import AutoString, Field, SQLModel
 
+from app.core.text import REF_MAX
 from app.db.base import UTCDateTime, utcnow
 from app.kit.schemas import Ref
-
-REF_MAX = 200
-NAME_MAX = 500
 
 
 class Referenced(BaseModel):

@@ -14,7 +14,8 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 from sqlmodel import SQLModel
 
-from app.db.base import any_of, fold, table_of, utcnow
+from app.core.text import fold
+from app.db.base import any_of, table_of, utcnow
 from app.db.bulk import allocate_ids, bulk_insert
 from app.feed.changes import record_change
 

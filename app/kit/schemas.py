@@ -23,6 +23,7 @@ from app.core.countries import ISO_ALPHA2
 from app.core.enums import (
     Reliability,
 )
+from app.core.text import NAME_MAX, REF_MAX
 
 T = TypeVar("T")
 
@@ -84,13 +85,13 @@ Credibility = Annotated[
     int,
     Field(ge=1, le=6, description="Admiralty information credibility, 1 (confirmed) … 6."),
 ]
-Name = Annotated[str, BeforeValidator(_strip), Field(min_length=1, max_length=500)]
+Name = Annotated[str, BeforeValidator(_strip), Field(min_length=1, max_length=NAME_MAX)]
 Ref = Annotated[
     str,
     BeforeValidator(_strip),
     Field(
         min_length=1,
-        max_length=200,
+        max_length=REF_MAX,
         examples=["ucdp-ged:300380"],
         description="Stable key, unique within the resource type.",
     ),

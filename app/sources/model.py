@@ -6,8 +6,9 @@ import sqlalchemy as sa
 from sqlmodel import AutoString, Field
 
 from app.core.enums import Reliability, SourceKind, sql_in
+from app.core.text import NAME_MAX
 from app.db.base import NO_ID_REUSE, check
-from app.kit.rows import NAME_MAX, Referenced, ResourceRow
+from app.kit.rows import Referenced, ResourceRow
 from app.kit.schemas import GRADE, CountryCode, Grade, Id, Language, Name, RequiredText, Url
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from app.db.base import in_param, table_of
+from app.db.base import any_of, in_param, table_of
 from app.kit.pagination import (
     date_key,
     text_key,
@@ -29,6 +29,14 @@ DOCUMENT_GRADES = (
     .join(SOURCE, SOURCE.c.id == DOCUMENT.c.source_id)
     .where(in_param(DOCUMENT.c.id))
 )
+
+
+def name_holders(session: Session, keys: Sequence[str]) -> list[tuple[str, int, str | None]]:
+    """`(key, source id, ref)` of the sources whose name has one of these keys (see `fold`)."""
+    stmt = sa.select(SOURCE.c.name_key, SOURCE.c.id, SOURCE.c.ref).where(
+        any_of(SOURCE.c.name_key, list(keys))
+    )
+    return [(key, source_id, ref) for key, source_id, ref in session.execute(stmt)] if keys else []
 
 
 def source_briefs(session: Session, lookups: Lookups, ids: Iterable[int]) -> dict[int, tuple[str, str]]:

@@ -8,7 +8,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from app.db.base import any_of, fold
+from app.core.text import fold
+from app.db.base import any_of
 from app.kit.rules import (
     Item,
     RecordError,

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from app.core.enums import ActorKind
+from app.core.text import NAME_MAX, REF_MAX
 from app.importers.ucdp_ged.fields import (
     SkipRow,
     clean,
@@ -33,8 +35,6 @@ from app.importers.ucdp_ged.tables import (
     DATE_PRECISION,
     EXCERPT_MAX,
     GEO_PRECISION,
-    NAME_MAX,
-    REF_MAX,
     REF_PREFIX,
     TITLE_MAX,
     TYPE_OF_VIOLENCE,
@@ -164,14 +164,14 @@ class RowConverter:
         low, best, high = read_fatalities(get, warnings)
 
         violence = parse_int(get("type_of_violence"))
-        event_type = TYPE_OF_VIOLENCE.get(violence) if violence is not None else None
+        event_type: str | None = TYPE_OF_VIOLENCE.get(violence) if violence is not None else None
         if event_type is None:
             event_type = "other"
             raw_type = get("type_of_violence")
             warnings.append(f"type_of_violence {raw_type!r} is not 1, 2 or 3; type set to 'other'")
 
         date_code = parse_int(get("date_prec"))
-        date_precision = DATE_PRECISION.get(date_code) if date_code is not None else None
+        date_precision: str | None = DATE_PRECISION.get(date_code) if date_code is not None else None
         if date_precision is None:
             date_precision = precision_from_span(start, end)
             warnings.append(
@@ -288,11 +288,11 @@ class RowConverter:
             self.actors_by_name[key] = existing
             return existing
 
-        kind, country = "armed_group", None
+        kind, country = ActorKind.armed_group, None
         if key == "civilians":
-            kind = "civilian_group"
+            kind = ActorKind.civilian_group
         elif key.startswith("government of "):
-            kind = "state"
+            kind = ActorKind.state
             gw_numbers = [n for n in (parse_int(p) for p in get(gw_column).split(",")) if n]
             gwno = gw_numbers[0] if len(gw_numbers) == 1 else None
             country = self.countries.iso(gwno, name[len("government of ") :])

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
+from app.core.text import fold
+
 _WS = re.compile(r"\s+")
 _DATE = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T][0-9:.+Z-]*)?\s*$")
 _TRIPLET = re.compile(
@@ -36,7 +38,7 @@ def clean(value: str | None) -> str:
 
 def name_key(name: str) -> str:
     """The case-insensitive identity of a name, as the API compares names."""
-    return clean(name).casefold()
+    return fold(clean(name))
 
 
 def truncate(text: str, limit: int) -> str:

@@ -10,11 +10,9 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from os import PathLike
 
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
-from sqlmodel import col
 
-from app.actors.model import Actor, ActorAlias
+from app.actors import read as actors_read
 from app.core.errors import DatasetError
 
 # The module, not its function: `loader.load_dataset` is looked up at each call, so a test can
@@ -24,7 +22,8 @@ from app.db.session import get_engine
 from app.importers.ucdp_ged.convert import Dataset, Record
 from app.importers.ucdp_ged.fields import name_key
 from app.importers.ucdp_ged.parsing import CountingLines, ParsedBatch, ParserProcess, parse_batches
-from app.sources.model import Source
+from app.kit.read import Holders
+from app.sources import read as sources_read
 
 
 @dataclass
@@ -65,29 +64,20 @@ def _adopt_existing(session: Session, dataset: Dataset, adopted: dict[str, str])
     have given a shared name to another UCDP id. The stored row is cited as it is (never
     overwritten); rows without a ref cannot be referenced and stay a loader error.
     """
-    models: tuple[tuple[str, type[Source] | type[Actor]], ...] = (("sources", Source), ("actors", Actor))
-    # col(): SQLModel's attribute types are the Python values, not SQL columns, to mypy.
-    alias_key = col(ActorAlias.alias_key)
-    for kind, model in models:
+    lookups: dict[str, tuple[Holders, ...]] = {
+        "sources": (sources_read.name_holders,),
+        "actors": (actors_read.name_holders, actors_read.alias_holders),
+    }
+    for kind, holders in lookups.items():
         by_key = {name_key(record["name"]): record for record in dataset[kind]}
         keys = sorted(by_key)
         for start in range(0, len(keys), 500):
             chunk = keys[start : start + 500]
-            found = list(
-                session.execute(
-                    sa.select(col(model.name_key), col(model.ref)).where(col(model.name_key).in_(chunk)),
-                )
-            )
-            if kind == "actors":
-                found += session.execute(
-                    sa.select(alias_key, col(Actor.ref))
-                    .join(Actor, col(Actor.id) == col(ActorAlias.actor_id))
-                    .where(alias_key.in_(chunk))
-                )
-            for stored_key, ref in found:
-                mine = by_key[stored_key]["ref"]
-                if ref is not None and ref != mine:
-                    adopted[mine] = ref
+            for holder in holders:
+                for stored_key, _, ref in holder(session, chunk):
+                    mine = by_key[stored_key]["ref"]
+                    if ref is not None and ref != mine:
+                        adopted[mine] = ref
     if not adopted:
         return
     # Records are copied where they change, never edited: a rejected batch is retried row by

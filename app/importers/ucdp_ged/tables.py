@@ -16,45 +16,41 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
+from app.core.enums import DatePrecision, EventType, GeoPrecision, Reliability, SourceKind
 from app.importers.ucdp_ged.fields import clean, name_key, parse_int
 
 REF_PREFIX = "ucdp-ged:"
-REF_MAX = 200  # app.kit.rows.REF_MAX; repeated so parsing needs no database models
-NAME_MAX = 500
 TITLE_MAX = 300
 EXCERPT_MAX = 4000
 UNATTRIBUTED_SOURCE = "UCDP GED (unattributed)"
 CITATION_CREDIBILITY = 6  # Admiralty "cannot be judged": the importer cannot grade each article
 
-TYPE_OF_VIOLENCE = {1: "armed_clash", 2: "armed_clash", 3: "violence_against_civilians"}
-DATE_PRECISION = {1: "day", 2: "week", 3: "week", 4: "month", 5: "year"}
+TYPE_OF_VIOLENCE = {
+    1: EventType.armed_clash,
+    2: EventType.armed_clash,
+    3: EventType.violence_against_civilians,
+}
+DATE_PRECISION = {
+    1: DatePrecision.day,
+    2: DatePrecision.week,
+    3: DatePrecision.week,
+    4: DatePrecision.month,
+    5: DatePrecision.year,
+}
 GEO_PRECISION = {
-    1: "exact",
-    2: "near",
-    3: "admin2",
-    4: "admin1",
-    5: "admin1",
-    6: "country",
-    7: "country",
+    1: GeoPrecision.exact,
+    2: GeoPrecision.near,
+    3: GeoPrecision.admin2,
+    4: GeoPrecision.admin1,
+    5: GeoPrecision.admin1,
+    6: GeoPrecision.country,
+    7: GeoPrecision.country,
 }
 
 REQUIRED_COLUMNS = ("id", "date_start", "type_of_violence", "side_a", "side_b")
 
-SOURCE_KINDS = frozenset(
-    {
-        "news_outlet",
-        "news_agency",
-        "government",
-        "military",
-        "international_organization",
-        "ngo",
-        "research",
-        "social_media",
-        "individual",
-        "other",
-    }
-)
-RELIABILITY_GRADES = frozenset("ABCDEF")
+SOURCE_KINDS = frozenset(kind.value for kind in SourceKind)
+RELIABILITY_GRADES = frozenset(grade.value for grade in Reliability)
 
 
 def _normalise_country(name: str) -> str:
