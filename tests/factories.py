@@ -7,9 +7,13 @@ a test states exactly the rows it needs and the loader gives them ids.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
+
+# 1,000 real UCDP GED events, shipped with the tests (CC BY 4.0, see tests/data/README.md)
+UCDP_SAMPLE = Path(__file__).resolve().parent / "data" / "ucdp_ged_sample.csv"
 
 Record = tuple[str, dict[str, Any]]
 

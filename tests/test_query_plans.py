@@ -522,8 +522,9 @@ def tables_of(engine: sa.Engine) -> frozenset[str]:
 
 @dataclass(frozen=True)
 class KnownGap:
-    """A full read found by this test whose fix lies in the list SQL (app/queries/listing.py,
-    pagination.py), not in an index; exempt by name until that SQL changes."""
+    """A full read found by this test whose fix lies in the list SQL (app/kit/pagination.py and
+    the sort keys of app/<resource>/read.py), not in an index; exempt by name until that SQL
+    changes."""
 
     dialects: frozenset[str]
     requests: re.Pattern[str]

@@ -24,12 +24,10 @@ from app.importers.ucdp_ged.convert import RowResult
 from app.importers.ucdp_ged.parsing import parse_rows
 from app.importers.ucdp_ged.run import ImportSummary, import_ucdp_ged
 from app.importers.ucdp_ged.tables import country_table, source_grades
+from tests.factories import UCDP_SAMPLE as SAMPLE
 
-ROOT = Path(__file__).resolve().parents[3]
-SAMPLE = ROOT / "shared" / "data" / "ucdp_ged_sample.csv"
 GENERATOR = Path(__file__).resolve().parents[2] / "benchmarks" / "generate_ged.py"
 
-pytestmark = pytest.mark.skipif(not SAMPLE.exists(), reason=f"{SAMPLE} is not there")
 
 SAMPLE_EVENTS = 1000
 TYPE = {"1": "armed_clash", "2": "armed_clash", "3": "violence_against_civilians"}

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from app.importers.ucdp_ged.convert import RowResult
 from app.importers.ucdp_ged.parsing import UcdpFormatError, parse_rows
-
-SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "data" / "ucdp_ged_sample.csv"
+from tests.factories import UCDP_SAMPLE as SAMPLE
 
 HEADER = [
     "id",
@@ -516,7 +514,6 @@ def test_parsing_is_deterministic() -> None:
 # --- the real sample -----------------------------------------------------------------------
 
 
-@pytest.mark.skipif(not SAMPLE.exists(), reason="shared/data/ucdp_ged_sample.csv is not present")
 def test_every_sample_row_parses_with_a_country() -> None:
     with SAMPLE.open(newline="", encoding="utf-8") as handle:
         results = list(parse_rows(handle))

@@ -5,19 +5,13 @@ grow with the size of the tables it writes to."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 
 from app.db import session as db_session
 from app.importers.ucdp_ged.run import import_ucdp_ged
-
-ROOT = Path(__file__).resolve().parents[3]
-SAMPLE = ROOT / "shared" / "data" / "ucdp_ged_sample.csv"
-
-pytestmark = pytest.mark.skipif(not SAMPLE.exists(), reason=f"{SAMPLE} is not there")
+from tests.factories import UCDP_SAMPLE as SAMPLE
 
 
 def capture(engine: sa.Engine, run: Any) -> list[tuple[str, Any]]:

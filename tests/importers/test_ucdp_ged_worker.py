@@ -17,12 +17,9 @@ import sqlalchemy as sa
 from app.db import session as db_session
 from app.importers.ucdp_ged.parsing import UcdpFormatError, UcdpImportError
 from app.importers.ucdp_ged.run import import_ucdp_ged
+from tests.factories import UCDP_SAMPLE as SAMPLE
 
-ROOT = Path(__file__).resolve().parents[3]
-SAMPLE = ROOT / "shared" / "data" / "ucdp_ged_sample.csv"
 WORKTREE = Path(__file__).resolve().parents[2]
-
-pytestmark = pytest.mark.skipif(not SAMPLE.exists(), reason=f"{SAMPLE} is not there")
 
 
 def child_pids() -> list[int]:
