@@ -82,7 +82,7 @@ def _resolved_actor_ids(session: Session, scope: ActorScopeFilter) -> list[int]:
     return scope._actor_ids
 
 
-def actor_scope_ids(session: Session, scope: ActorScopeFilter) -> Any:
+def actor_scope_ids(session: Session, scope: ActorScopeFilter) -> sa.Select[int | None]:
     """The actors the filter names, and with `include_descendants` everything below them."""
     ids = _resolved_actor_ids(session, scope)
     if not scope.include_descendants:

@@ -120,7 +120,7 @@ def problem(
     return ProblemResponse(body, status_code=status, headers=headers)
 
 
-def _clean_loc(loc: Sequence[Any]) -> list[str | int]:
+def _clean_loc(loc: Sequence[object]) -> list[str | int]:
     return [part if isinstance(part, int) else str(part) for part in loc]
 
 

@@ -51,7 +51,7 @@ class period_start(FunctionElement[Any]):  # reads as the SQL function it become
 
     inherit_cache = True
 
-    def __init__(self, interval: Interval, column: Any) -> None:
+    def __init__(self, interval: Interval, column: sa.SQLColumnExpression[date]) -> None:
         self.interval = interval
         super().__init__(column)
 
@@ -73,7 +73,7 @@ def _period_start_sqlite(element: period_start, compiler: Any, **kw: Any) -> str
     return f"strftime('{pattern[element.interval]}', {column})"
 
 
-def _as_date(value: Any) -> date:
+def _as_date(value: object) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
@@ -123,7 +123,7 @@ class Timeline(BaseModel):
 
 def timeline(
     session: Session, f: EventFilter, interval: Interval, group_by: GroupBy | None
-) -> dict[str, Any]:
+) -> dict[str, object]:
     """One grouped query straight over the filtered events (no subquery to join back through).
 
     The answer is the `Timeline` shape as plain dicts: a timeline of thousands of buckets spent
@@ -138,7 +138,7 @@ def timeline(
 FATALITIES = ("fatalities_low", "fatalities_best", "fatalities_high")
 
 
-def _sums(column_of: Callable[[str], Any]) -> list[Any]:
+def _sums(column_of: Callable[[str], sa.SQLColumnExpression[int | None]]) -> list[sa.Label[int]]:
     """Fatality sums in which a null counts as 0."""
     return [
         sa.func.coalesce(sa.func.sum(sa.func.coalesce(column_of(name), 0)), 0).label(name)
@@ -146,7 +146,9 @@ def _sums(column_of: Callable[[str], Any]) -> list[Any]:
     ]
 
 
-def _timeline_query(session: Session, f: EventFilter, interval: Interval, group_by: GroupBy | None) -> Any:
+def _timeline_query(
+    session: Session, f: EventFilter, interval: Interval, group_by: GroupBy | None
+) -> sa.Select[Any]:
     if group_by is GroupBy.actor:
         # An actor can take part in one event in several roles: count each (event, actor) once.
         # The link is aliased so that an actor filter's own EXISTS over event_actor stays whole.
@@ -202,7 +204,9 @@ def _timeline_query(session: Session, f: EventFilter, interval: Interval, group_
     return stmt.where(key.is_not(None)).group_by(period, key)
 
 
-def _fill(found: dict[tuple[date, Any], Any], interval: Interval, grouped: bool) -> list[dict[str, Any]]:
+def _fill(
+    found: dict[tuple[date, object], Any], interval: Interval, grouped: bool
+) -> list[dict[str, object]]:
     """Every period from the first to the last with events; with grouping, every key in each."""
     if not found:
         return []
@@ -257,7 +261,7 @@ def facets(session: Session, f: EventFilter, fields: list[FacetField], size: int
     return Facets(facets=result)
 
 
-def _matching_ids(session: Session, f: EventFilter) -> Any | None:
+def _matching_ids(session: Session, f: EventFilter) -> sa.Select[Any] | None:
     """The ids of the matching events, or None when the filter matches every event."""
     ids: Any = sa.select(col(Event.id))
     stmt = apply_event_filter(session, ids, f)
@@ -284,7 +288,7 @@ def _facet(session: Session, f: EventFilter, field: FacetField, size: int) -> li
         value = col(EventActor.actor_id)
         event_id = col(EventActor.event_id)
         links: Any = sa.select(value.label("value"), sa.func.count(sa.distinct(event_id)).label("count"))
-        named: Any = Actor
+        named: type[Actor] | type[Source] = Actor
     else:
         value = col(Document.source_id)
         event_id = col(Citation.event_id)

@@ -24,15 +24,15 @@ from app.sources.model import Document, Source
 from app.statements.model import Statement
 
 
-def _claim_low() -> Any:
+def _claim_low() -> sa.ColumnElement[float | None]:
     return sa.func.coalesce(col(Statement.value_low), col(Statement.value_best), col(Statement.value_high))
 
 
-def _claim_high() -> Any:
+def _claim_high() -> sa.ColumnElement[float | None]:
     return sa.func.coalesce(col(Statement.value_high), col(Statement.value_best), col(Statement.value_low))
 
 
-def _is_claim() -> Any:
+def _is_claim() -> sa.ColumnElement[bool]:
     return sa.and_(
         col(Statement.event_id).is_not(None),
         col(Statement.measure).is_not(None),
@@ -40,13 +40,13 @@ def _is_claim() -> Any:
     )
 
 
-def _contested() -> Any:
+def _contested() -> sa.ColumnElement[bool]:
     """Over a group of claims: do they fail to overlap? The one definition of "contested", for
     the `contested` filter and the claims answer alike."""
     return sa.func.max(_claim_low()) > sa.func.min(_claim_high())
 
 
-def contested_event_ids() -> Any:
+def contested_event_ids() -> sa.Select[int | None]:
     """Events with a measure whose claims do not all overlap (a subquery of ids)."""
     return (
         sa.select(col(Statement.event_id))

@@ -132,7 +132,7 @@ def apply_event_filter(session: Session, stmt: Select[Any], f: EventFilter) -> S
     return stmt
 
 
-def _qualified_sources(f: EventFilter) -> Any:
+def _qualified_sources(f: EventFilter) -> sa.ScalarSelect[int]:
     """Distinct sources among the event's citations that meet both grades at once ("B2")."""
     qualifying = (
         sa.select(sa.func.count(sa.distinct(col(Document.source_id))))

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, get_args
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
+from sqlmodel import SQLModel
 
 from app.core.errors import APIError, Conflict, NotFound, ValidationFailed
 from app.feed.changes import record_change
-from app.kit.read import ReadForm
+from app.kit.read import ReadForm, Row
 from app.kit.rules import Item, RecordError
 from app.kit.schemas import error_loc
 
@@ -25,7 +26,7 @@ class Blocker:
     count: Callable[[Session, int], int]
 
 
-def counter(column: Any) -> Callable[[Session, int], int]:
+def counter(column: sa.SQLColumnExpression[int | None]) -> Callable[[Session, int], int]:
     def count(session: Session, row_id: int) -> int:
         return int(session.scalar(sa.select(sa.func.count()).where(column == row_id)) or 0)
 
@@ -36,7 +37,7 @@ def counter(column: Any) -> Callable[[Session, int], int]:
 class ResourceSpec:
     name: str
     singular: str
-    model: Any
+    model: type[SQLModel]
     create: type[BaseModel]
     save: Callable[[Session, Sequence[Any]], None]
     form: ReadForm
@@ -45,11 +46,11 @@ class ResourceSpec:
     detail: ReadForm | None = None  # the single read, when it embeds more than a list row
 
 
-def _as_input(create: type[BaseModel], form: dict[str, Any]) -> dict[str, Any]:
+def _as_input(create: type[BaseModel], form: Row) -> dict[str, object]:
     """A read form as its create payload: the base a PATCH is merged onto. Embedded rows are
     cut back to the fields their input takes (an event's actors to `{actor_id, role}`, a
     statement's mentions to their ids)."""
-    payload: dict[str, Any] = {}
+    payload: dict[str, object] = {}
     for name, info in create.model_fields.items():
         value = form[name]
         if isinstance(value, list) and value and isinstance(value[0], dict):
@@ -70,12 +71,12 @@ def get_row(session: Session, spec: ResourceSpec, row_id: int, *, lock: bool = F
     return row
 
 
-def read_form(session: Session, spec: ResourceSpec, row: Any) -> dict[str, Any]:
+def read_form(session: Session, spec: ResourceSpec, row: Any) -> Row:
     """The row as a single read shows it (also what its ETag is computed from)."""
     return read_one(session, spec, row.id)
 
 
-def read_one(session: Session, spec: ResourceSpec, row_id: int) -> dict[str, Any]:
+def read_one(session: Session, spec: ResourceSpec, row_id: int) -> Row:
     """A single read by id, or a 404."""
     form = (spec.detail or spec.form).one(session, row_id)
     if form is None:
@@ -102,12 +103,12 @@ def create(session: Session, spec: ResourceSpec, data: BaseModel) -> Any:
     return _save_one(session, spec, None, data)
 
 
-def stored_input(session: Session, spec: ResourceSpec, row: Any) -> dict[str, Any]:
+def stored_input(session: Session, spec: ResourceSpec, row: Any) -> dict[str, object]:
     """The row as its create payload: the base a PATCH is merged onto."""
     return _as_input(spec.create, read_form(session, spec, row))
 
 
-def update(session: Session, spec: ResourceSpec, row: Any, changes: dict[str, Any]) -> Any:
+def update(session: Session, spec: ResourceSpec, row: Any, changes: Mapping[str, object]) -> Any:
     """Apply the sent fields and judge the row as it would be after the change."""
     merged = {**stored_input(session, spec, row), **changes}
     try:

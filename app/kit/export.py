@@ -43,7 +43,7 @@ MEDIA_TYPES = {
 }
 
 
-def iter_chunks(session: Session, form: ReadForm, stmt: Any, key: SortKey) -> Iterator[list[Row]]:
+def iter_chunks(session: Session, form: ReadForm, stmt: sa.Select[Any], key: SortKey) -> Iterator[list[Row]]:
     """Walk the statement in keyset chunks; only one chunk is ever held in memory.
 
     On PostgreSQL a session that has not begun yet is opened `REPEATABLE READ`, so every chunk
@@ -51,7 +51,7 @@ def iter_chunks(session: Session, form: ReadForm, stmt: Any, key: SortKey) -> It
     transaction cannot change once it has begun)."""
     if session.get_bind().dialect.name == "postgresql" and not session.in_transaction():
         session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-    after: tuple[Any, int] | None = None
+    after: tuple[object, int] | None = None
     lookups = Lookups()
     while True:
         rows = rows_after(session, stmt, key, after, CHUNK)
@@ -63,10 +63,10 @@ def iter_chunks(session: Session, form: ReadForm, stmt: Any, key: SortKey) -> It
             return
 
 
-Flatten = Callable[[Any], str]
+Flatten = Callable[[Any], object]  # a read form's value (JSON-ish: embedded rows) as one cell
 
 
-def joined(render: Callable[[Any], str]) -> Flatten:
+def joined(render: Callable[[Row], str]) -> Flatten:
     return lambda items: "; ".join([render(item) for item in items])
 
 
@@ -95,7 +95,7 @@ class CsvLayout:
         object.__setattr__(self, "_cells", cells + tail)
         object.__setattr__(self, "columns", [name for name, _ in cells + tail])
 
-    def row(self, record: Row) -> list[Any]:
+    def row(self, record: Row) -> list[object]:
         return [record[name] if render is None else render(record) for name, render in self._cells]
 
 
@@ -103,7 +103,7 @@ def _from(name: str, render: Flatten) -> Flatten:
     return lambda record: render(record[name])
 
 
-def _scalar(name: str, annotation: Any) -> Flatten | None:
+def _scalar(name: str, annotation: object) -> Flatten | None:
     """How a scalar field's value becomes a cell: None where the CSV writer's own rendering is
     the JSON's (text, numbers, dates; None is empty), which most cells are."""
     kinds = {annotation, *get_args(annotation)}
@@ -112,7 +112,7 @@ def _scalar(name: str, annotation: Any) -> Flatten | None:
     return None
 
 
-def _cell(value: Any) -> Any:
+def _cell(value: object) -> object:
     """Cells as the JSON shows them: `true`/`false`, RFC 3339 timestamps; None is empty."""
     if value is True:
         return "true"
@@ -147,7 +147,7 @@ def ndjson_stream(chunks: Iterator[list[Row]]) -> Iterator[bytes]:
         yield bytes(piece)
 
 
-def _feature(event: Row) -> dict[str, Any]:
+def _feature(event: Row) -> dict[str, object]:
     properties = dict(event)
     longitude = properties.pop("longitude")
     latitude = properties.pop("latitude")
@@ -177,7 +177,7 @@ def geojson_stream(chunks: Iterator[list[Row]]) -> Iterator[bytes]:
 
 
 def export_stream(
-    session: Session, layout: CsvLayout, format: ExportFormat, stmt: Any, key: SortKey
+    session: Session, layout: CsvLayout, format: ExportFormat, stmt: sa.Select[Any], key: SortKey
 ) -> Iterator[bytes]:
     """The whole export as pieces of output: the rows of `stmt` in `key` order, in `format`."""
     chunks = iter_chunks(session, layout.form, stmt, key)

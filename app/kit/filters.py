@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import date
-from typing import Annotated, Any, Self
+from typing import Annotated, Self
 
+import sqlalchemy as sa
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -34,7 +35,7 @@ Text = Annotated[str, AfterValidator(_no_nul)]
 ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
-def _iso_date(value: Any) -> Any:
+def _iso_date(value: object) -> object:
     """Only `YYYY-MM-DD`: Pydantic alone would also take `0` (a timestamp) or a midnight datetime."""
     if isinstance(value, str) and not ISO_DATE.fullmatch(value):
         raise ValueError("must be a date as YYYY-MM-DD")
@@ -50,7 +51,7 @@ RefList = Annotated[list[Text], Field(default_factory=list, description="Stable 
 class BaseFilter(BaseModel):
     ref: RefList
 
-    def fingerprint(self) -> dict[str, Any]:
+    def fingerprint(self) -> dict[str, object]:
         """The filter as plain JSON, for binding cursors to the query they came from."""
         return self.model_dump(mode="json", exclude_defaults=True)
 
@@ -66,5 +67,5 @@ class DateRange(BaseModel):
         return self
 
 
-def refs_in(column: Any, refs: Sequence[str]) -> Any:
+def refs_in(column: sa.SQLColumnExpression[str | None], refs: Sequence[str]) -> sa.ColumnElement[bool]:
     return column.in_([ref.strip() for ref in refs])

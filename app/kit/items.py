@@ -17,12 +17,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel
+from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
 from app.core.errors import PreconditionFailed
 from app.kit import crud
 from app.kit.crud import ResourceSpec
 from app.kit.deps import ReadAccess, SessionDep, WriteAccess, WriteSessionDep, quick_read
+from app.kit.filters import BaseFilter
 from app.kit.pagination import SortKey, list_page
 from app.kit.responses import dump, etag_of, json_response, page_response
 from app.kit.schemas import Page, problem_responses
@@ -104,8 +106,8 @@ class ItemRoutes:
 
     spec: ResourceSpec
     update: type[BaseModel]
-    filters: type[BaseModel]
-    apply: Callable[[Session, Any, Any], Any]
+    filters: type[BaseFilter]
+    apply: Callable[[Session, Select[Any], Any], Select[Any]]  # (session, select, its filter)
     list_doc: str
     order: SortKey | Sorting  # a fixed order, or the client's choice
     order_name: str = ""  # a fixed order's name in cursors
@@ -126,7 +128,7 @@ def _make(
     return body
 
 
-def _param(name: str, annotation: Any, default: Any = inspect.Parameter.empty) -> inspect.Parameter:
+def _param(name: str, annotation: object, default: object = inspect.Parameter.empty) -> inspect.Parameter:
     return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default)
 
 
@@ -143,7 +145,12 @@ def add_item_routes(router: APIRouter, routes: ItemRoutes) -> None:
     order = routes.order
 
     def list_items(
-        request: Request, session: Session, filters: Any, limit: int, cursor: str | None, sort: Any = None
+        request: Request,
+        session: Session,
+        filters: BaseFilter,
+        limit: int,
+        cursor: str | None,
+        sort: Any = None,
     ) -> Response:
         if isinstance(order, Sorting):
             key, name = order.key(sort), sort.value

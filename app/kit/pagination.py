@@ -11,44 +11,53 @@ import base64
 import binascii
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy import Select
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, UnaryExpression
 from sqlalchemy.orm import Session
 
 from app.core.errors import BadRequest
-from app.kit.read import ReadForm
+from app.kit.filters import BaseFilter
+from app.kit.read import ReadForm, Row
 
-Parse = Callable[[Any], Any]
+# A sort value as a cursor carries it (decoded JSON) to the value the column compares with.
+Parse = Callable[[object], object]
+# A sort or id column: `col(Model.attr)` (an ORM attribute) or any column expression.
+Column = SQLColumnExpression[object]
+F = TypeVar("F", bound=BaseFilter)
 MAX_INT = 2**63 - 1  # what both databases can bind as an integer
 
 
-def _parse_int(value: Any) -> int:
+def _parse_int(value: object) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or abs(value) > MAX_INT:
         raise ValueError("not an integer")
     return value
 
 
-def _parse_text(value: Any) -> str:
+def _parse_text(value: object) -> str:
     if not isinstance(value, str):
         raise ValueError("not a string")
     return value
 
 
-def _parse_date(value: Any) -> date:
+def _parse_date(value: object) -> date:
+    if not isinstance(value, str):
+        raise TypeError("not a string")
     return date.fromisoformat(value)
 
 
-def _parse_datetime(value: Any) -> datetime:
+def _parse_datetime(value: object) -> datetime:
+    if not isinstance(value, str):
+        raise TypeError("not a string")
     return datetime.fromisoformat(value)
 
 
-def _encode(value: Any) -> Any:
+def _encode(value: object) -> object:
     return value.isoformat() if isinstance(value, date | datetime) else value
 
 
@@ -56,55 +65,55 @@ def _encode(value: Any) -> Any:
 class SortKey:
     """A sort order: one column, its direction, then `id` in the same direction."""
 
-    column: Any
-    id_column: Any
+    column: Column
+    id_column: Column
     descending: bool = False
     nullable: bool = False
     parse: Parse = _parse_text
 
     # Clauses built once per key: building them per request cost more than compiling them.
     @cached_property
-    def order_by(self) -> tuple[Any, ...]:
+    def order_by(self) -> tuple[UnaryExpression[object], UnaryExpression[object]]:
         """The order of rows whose sort value is not null (see `rows_after` for the nulls)."""
         first = self.column.desc() if self.descending else self.column.asc()
         return (first, self.by_id)
 
     @cached_property
-    def by_id(self) -> Any:
+    def by_id(self) -> UnaryExpression[object]:
         return self.id_column.desc() if self.descending else self.id_column.asc()
 
     @cached_property
-    def labelled(self) -> Any:
+    def labelled(self) -> sa.Label[object]:
         """The sort column as `SORT_VALUE`, selected beside the read form's own columns."""
-        return self.column.label(SORT_VALUE)
+        return sa.label(SORT_VALUE, self.column)
 
-    def beyond_id(self, last_id: int) -> Any:
+    def beyond_id(self, last_id: int) -> ColumnElement[bool]:
         return self.id_column < last_id if self.descending else self.id_column > last_id
 
-    def after(self, value: Any, last_id: int) -> Any:
+    def after(self, value: object, last_id: int) -> ColumnElement[bool]:
         """Rows with a sort value strictly after `(value, last_id)` in this order (a range an
         index can start at; null sort values are never in it)."""
         position = sa.tuple_(self.column, self.id_column)
         return position < (value, last_id) if self.descending else position > (value, last_id)
 
 
-def date_key(column: Any, id_column: Any, descending: bool, nullable: bool = False) -> SortKey:
+def date_key(column: Column, id_column: Column, descending: bool, nullable: bool = False) -> SortKey:
     return SortKey(column, id_column, descending, nullable, _parse_date)
 
 
-def datetime_key(column: Any, id_column: Any, descending: bool) -> SortKey:
+def datetime_key(column: Column, id_column: Column, descending: bool) -> SortKey:
     return SortKey(column, id_column, descending, False, _parse_datetime)
 
 
-def int_key(column: Any, id_column: Any, descending: bool, nullable: bool = False) -> SortKey:
+def int_key(column: Column, id_column: Column, descending: bool, nullable: bool = False) -> SortKey:
     return SortKey(column, id_column, descending, nullable, _parse_int)
 
 
-def text_key(column: Any, id_column: Any, descending: bool = False) -> SortKey:
+def text_key(column: Column, id_column: Column, descending: bool = False) -> SortKey:
     return SortKey(column, id_column, descending, False, _parse_text)
 
 
-def fingerprint(resource: str, filters: dict[str, Any], sort: str) -> str:
+def fingerprint(resource: str, filters: Mapping[str, object], sort: str) -> str:
     """Binds a cursor to one list, its filters and its sort."""
     canonical = json.dumps(
         {"resource": resource, "filters": filters, "sort": sort}, sort_keys=True, default=str
@@ -112,12 +121,12 @@ def fingerprint(resource: str, filters: dict[str, Any], sort: str) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
-def encode_cursor(value: Any, row_id: int, bound_to: str) -> str:
+def encode_cursor(value: object, row_id: int, bound_to: str) -> str:
     payload = json.dumps({"k": [_encode(value), row_id], "f": bound_to}, separators=(",", ":"))
     return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, key: SortKey, bound_to: str) -> tuple[Any, int]:
+def decode_cursor(cursor: str, key: SortKey, bound_to: str) -> tuple[object, int]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         payload = json.loads(base64.urlsafe_b64decode(padded.encode()))
@@ -137,13 +146,13 @@ SORT_VALUE = "_sort_value"  # the sort column, selected beside the read form's o
 
 @dataclass
 class KeysetPage:
-    rows: list[dict[str, Any]]
+    rows: list[Row]
     next_cursor: str | None
 
 
 def rows_after(
-    session: Any, stmt: Select[Any], key: SortKey, after: tuple[Any, int] | None, limit: int
-) -> list[dict[str, Any]]:
+    session: Session, stmt: Select[Any], key: SortKey, after: tuple[object, int] | None, limit: int
+) -> list[Row]:
     """Up to `limit` rows of `stmt` after `(sort value, id)` in the key's order, as dicts; the
     sort column rides along as `SORT_VALUE`, so the next position can be read off the last row
     whatever the sort.
@@ -166,20 +175,24 @@ def rows_after(
 
 
 def _rows(
-    session: Any, stmt: Select[Any], key: SortKey, order: tuple[Any, ...], limit: int
-) -> list[dict[str, Any]]:
+    session: Session,
+    stmt: Select[Any],
+    key: SortKey,
+    order: tuple[UnaryExpression[object], ...],
+    limit: int,
+) -> list[Row]:
     result = session.connection().execute(stmt.add_columns(key.labelled).order_by(*order).limit(limit))
     names = list(result.keys())
     return [dict(zip(names, values, strict=True)) for values in result]
 
 
-def position_of(row: dict[str, Any]) -> tuple[Any, int]:
+def position_of(row: Row) -> tuple[object, int]:
     return row[SORT_VALUE], row["id"]
 
 
 def keyset_page(
-    session: Any,
-    form: Any,
+    session: Session,
+    form: ReadForm,
     stmt: Select[Any],
     key: SortKey,
     *,
@@ -201,8 +214,8 @@ def keyset_page(
 def list_page(
     session: Session,
     form: ReadForm,
-    apply: Callable[[Session, Any, Any], Any],
-    filters: Any,
+    apply: Callable[[Session, Select[Any], F], Select[Any]],
+    filters: F,
     key: SortKey,
     sort_name: str,
     *,

@@ -14,7 +14,7 @@ table, so a field is declared once, in the resource's `*Fields`, and the read pa
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -33,12 +33,12 @@ T = TypeVar("T")
 JSON_OPTIONS = orjson.OPT_UTC_Z
 
 
-def encode(value: Any) -> bytes:
+def encode(value: object) -> bytes:
     """JSON of read forms (and anything built from them), as every answer writes it."""
     return orjson.dumps(value, option=JSON_OPTIONS)
 
 
-def encode_line(value: Any) -> bytes:
+def encode_line(value: object) -> bytes:
     """`encode` and a newline, as one line of NDJSON."""
     return orjson.dumps(value, option=JSON_OPTIONS | orjson.OPT_APPEND_NEWLINE)
 
@@ -48,7 +48,7 @@ Embed = Callable[[Session, list[Row], "Lookups"], None]
 Holders = Callable[[Session, Sequence[str]], list[tuple[str, int, str | None]]]
 
 
-def distinct_ids(values: Iterable[Any]) -> list[Any]:
+def distinct_ids(values: Iterable[T | None]) -> list[T]:
     """Distinct ids in first-seen order (a stable statement for the same page)."""
     return list(dict.fromkeys(v for v in values if v is not None))
 
@@ -56,7 +56,7 @@ def distinct_ids(values: Iterable[Any]) -> list[Any]:
 _SQL: dict[tuple[sa.Select[Any], str], str] = {}
 
 
-def fetch(session: Session, stmt: sa.Select[Any], ids: Sequence[Any]) -> list[Any]:
+def fetch(session: Session, stmt: sa.Select[Any], ids: Sequence[object]) -> list[Any]:
     """Rows (plain tuples) of a prebuilt statement whose one parameter `:ids` is the list given.
 
     The statement is compiled once per dialect and sent as text, and its rows are taken from
@@ -80,7 +80,7 @@ def fetch(session: Session, stmt: sa.Select[Any], ids: Sequence[Any]) -> list[An
         result.close()
 
 
-def grouped(session: Session, stmt: sa.Select[Any], ids: Sequence[Any]) -> dict[Any, list[Any]]:
+def grouped(session: Session, stmt: sa.Select[Any], ids: Sequence[object]) -> dict[Any, list[Any]]:
     """Rows of a prebuilt statement grouped by their first column, in the statement's order."""
     groups: dict[Any, list[Any]] = defaultdict(list)
     for row in fetch(session, stmt, ids):
@@ -149,7 +149,7 @@ class ReadForm:
         self,
         session: Session,
         stmt: sa.Select[Any],
-        params: dict[str, Any] | None = None,
+        params: Mapping[str, object] | None = None,
         *,
         strip: Sequence[str] = (),
     ) -> list[Row]:

@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import Request, Response
 from pydantic import BaseModel
+from sqlalchemy.orm import Session
 
 from app.core.config import get_settings
 from app.feed.changes import latest_seq
-from app.kit.read import encode
+from app.kit.read import Row, encode
 
 JSON = "application/json"
 HEAD_REQUEST = "head_request"  # set in the scope's state by HeadMiddleware
 
 
-def dump(payload: Any) -> bytes:
+def dump(payload: object) -> bytes:
     """JSON of read forms (plain dicts of column values) or of a pydantic model."""
     if isinstance(payload, BaseModel):
         return payload.model_dump_json().encode()
@@ -29,7 +29,7 @@ def etag_of(body: bytes) -> str:
     return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
 
 
-def version_etag(session: Any, request: Request) -> str:
+def version_etag(session: Session, request: Request) -> str:
     """An ETag for an answer too big to hash: the data version (the change feed's last seq)
     and the query. Any committed write moves the version on."""
     return etag_of(f"{latest_seq(session)}|{request.url.path}|{request.url.query}".encode())
@@ -58,7 +58,7 @@ def cache_headers() -> dict[str, str]:
 
 def json_response(
     request: Request,
-    payload: Any,
+    payload: object,
     *,
     status_code: int = 200,
     headers: dict[str, str] | None = None,
@@ -82,6 +82,6 @@ def next_link(request: Request, cursor: str) -> str:
     return f'<{request.url.replace(query=urlencode(query))}>; rel="next"'
 
 
-def page_response(request: Request, items: Sequence[dict[str, Any]], next_cursor: str | None) -> Response:
+def page_response(request: Request, items: Sequence[Row], next_cursor: str | None) -> Response:
     headers = {"Link": next_link(request, next_cursor)} if next_cursor else None
     return json_response(request, {"items": items, "next_cursor": next_cursor}, headers=headers)

@@ -28,11 +28,11 @@ from app.core.text import NAME_MAX, REF_MAX
 T = TypeVar("T")
 
 
-def _upper(value: Any) -> Any:
+def _upper(value: object) -> object:
     return value.strip().upper() if isinstance(value, str) else value
 
 
-def _strip(value: Any) -> Any:
+def _strip(value: object) -> object:
     return value.strip() if isinstance(value, str) else value
 
 

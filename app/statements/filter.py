@@ -56,7 +56,7 @@ def apply_statement_filter(session: Session, stmt: Select[Any], f: StatementFilt
     if f.has_actor_filter:
         scope = actor_scope_ids(session, f)
         roles = set(f.role) or {StatementRole.speaker, StatementRole.mentioned}
-        matches: list[Any] = []
+        matches: list[sa.ColumnElement[bool]] = []
         if StatementRole.speaker in roles:
             matches.append(col(Statement.speaker_id).in_(scope))
         if StatementRole.mentioned in roles:
