@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from starlette.middleware.cors import CORSMiddleware
 
 from app.actors import routes as actors
@@ -15,6 +16,7 @@ from app.datasets import routes as datasets
 from app.events import dashboards
 from app.events import routes as events
 from app.feed import routes as feed
+from app.kit.openapi import install_openapi, operation_id
 from app.sources import routes as sources
 from app.statements import routes as statements
 
@@ -31,7 +33,8 @@ Errors are `application/problem+json` (RFC 9457). Lists use keyset pagination: f
 
 def create_app() -> FastAPI:
     settings = get_settings()
-    app = FastAPI(
+    # Swagger UI and ReDoc from the package's own copies: /docs works with no network
+    app = FastAPIOffline(
         title="Conflict Events API",
         version="0.1.0",
         description=DESCRIPTION,
@@ -44,7 +47,9 @@ def create_app() -> FastAPI:
             {"name": "bulk and sync", "description": "Dataset loading and the change feed."},
             {"name": "operations", "description": "Liveness and readiness."},
         ],
+        generate_unique_id_function=operation_id,
     )
+    install_openapi(app)
     install_error_handlers(app)
     # dashboards and exports first, so that `/v1/events/timeline` is not read as an event id
     for router in (
@@ -73,7 +78,15 @@ def create_app() -> FastAPI:
             "If-None-Match",
             "X-Request-ID",
         ],
-        expose_headers=["ETag", "Link", "Location", "X-Request-ID", "Content-Disposition"],
+        expose_headers=[
+            "ETag",
+            "Link",
+            "Location",
+            "X-Request-ID",
+            "Content-Disposition",
+            "WWW-Authenticate",
+            "Retry-After",
+        ],
         max_age=600,
     )
     app.add_middleware(RequestIdMiddleware)

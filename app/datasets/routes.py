@@ -17,6 +17,7 @@ COUNTS_EXAMPLE = {"created": 1, "updated": 0, "unchanged": 0}
 
 @router.post(
     "/load",
+    name="load_dataset",
     responses={
         **WRITE_ERRORS,
         200: {

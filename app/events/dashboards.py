@@ -26,7 +26,13 @@ from app.kit.responses import json_response
 router = APIRouter(prefix="/v1", tags=["dashboards"])
 
 
-@router.get("/events/timeline", response_model=Timeline, responses=READ_ERRORS, dependencies=[ReadAccess])
+@router.get(
+    "/events/timeline",
+    name="event_timeline",
+    response_model=Timeline,
+    responses=READ_ERRORS,
+    dependencies=[ReadAccess],
+)
 def events_timeline(
     request: Request,
     session: SessionDep,
@@ -42,7 +48,13 @@ def events_timeline(
     return json_response(request, timeline(session, filters, interval, group_by))
 
 
-@router.get("/events/facets", response_model=Facets, responses=READ_ERRORS, dependencies=[ReadAccess])
+@router.get(
+    "/events/facets",
+    name="event_facets",
+    response_model=Facets,
+    responses=READ_ERRORS,
+    dependencies=[ReadAccess],
+)
 def events_facets(
     request: Request,
     session: SessionDep,
@@ -80,7 +92,11 @@ def export_events(
 
 
 @router.get(
-    "/events/{event_id}/claims", response_model=EventClaims, responses=ITEM_ERRORS, dependencies=[ReadAccess]
+    "/events/{event_id}/claims",
+    name="event_claims",
+    response_model=EventClaims,
+    responses=ITEM_ERRORS,
+    dependencies=[ReadAccess],
 )
 @quick_read
 def claims(request: Request, session: SessionDep, event_id: EventId) -> Response:

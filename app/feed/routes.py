@@ -13,7 +13,7 @@ from app.kit.schemas import rfc3339
 router = APIRouter(prefix="/v1", tags=["bulk and sync"])
 
 
-@router.get("/changes", responses=READ_ERRORS, dependencies=[ReadAccess])
+@router.get("/changes", name="list_changes", responses=READ_ERRORS, dependencies=[ReadAccess])
 @quick_read
 def changes(
     request: Request,

@@ -6,7 +6,8 @@ import functools
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Annotated, ParamSpec
 
-from fastapi import Depends, Request, Response
+from fastapi import Depends, Request, Response, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -37,13 +38,19 @@ def get_write_session() -> Iterator[Session]:
         yield session
 
 
-async def reader(request: Request) -> None:
+# FastAPI's bearer scheme documents the key (securitySchemes, Swagger UI's Authorize button);
+# the key itself is read by `auth.keys`, whose 401 and 403 bodies the contract fixes.
+bearer = HTTPBearer(auto_error=False, scheme_name="ApiKey")
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Security(bearer)]
+
+
+async def reader(request: Request, _: Credentials) -> None:
     """Async for the same reason; a key is only looked up (in a worker thread) when reads need one."""
     if get_settings().reads_require_key:
         await run_in_threadpool(require_read, request)
 
 
-def writer(request: Request) -> None:
+def writer(request: Request, _: Credentials) -> None:
     require_write(request)
 
 

@@ -14,6 +14,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    WithJsonSchema,
     create_model,
 )
 from pydantic_core import ErrorDetails
@@ -97,7 +98,11 @@ Ref = Annotated[
     ),
 ]
 RequiredText = Annotated[str, BeforeValidator(_strip), Field(min_length=1)]
-Timestamp = Annotated[datetime, PlainSerializer(rfc3339, return_type=str)]
+Timestamp = Annotated[
+    datetime,
+    PlainSerializer(rfc3339, return_type=str),
+    WithJsonSchema({"type": "string", "format": "date-time"}, mode="serialization"),
+]
 Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
 Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
 Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
