@@ -26,13 +26,24 @@ cli = typer.Typer(
     help="Conflict Events API: serve, migrate, load and import data.",
     no_args_is_help=True,
     add_completion=False,
+    pretty_exceptions_enable=False,  # expected failures are explained by `main`, in one line
 )
+# Set by `--debug`: expected failures then show their traceback too.
+DEBUG = {"on": False}
 db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
 keys_cli = typer.Typer(help="API keys for writing (and reading, if reads need a key).", no_args_is_help=True)
 import_cli = typer.Typer(help="Import outside datasets.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
 cli.add_typer(keys_cli, name="keys")
 cli.add_typer(import_cli, name="import")
+
+
+@cli.callback()
+def options(
+    debug: Annotated[bool, typer.Option("--debug", help="Show the traceback of any failure.")] = False,
+) -> None:
+    """Conflict Events API: serve, migrate, load and import data."""
+    DEBUG["on"] = debug
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
@@ -215,8 +226,61 @@ def _print_import_report(summary: ImportSummary, err: Console) -> None:
     _print_counts(summary.counts)
 
 
+def _database() -> str:
+    """DATABASE_URL without its password, for messages."""
+    import sqlalchemy as sa
+
+    url = get_settings().database_url
+    try:
+        return sa.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return repr(url)
+
+
+def explain(exc: BaseException) -> str | None:
+    """What an expected failure means and what to do about it, in one line; None when the
+    failure is not one the command expects (its traceback is then the useful answer)."""
+    import sqlalchemy as sa
+
+    if isinstance(exc, sa.exc.ArgumentError):
+        return f"DATABASE_URL {_database()} is not a database URL ({exc}); see the README's Settings"
+    if isinstance(exc, sa.exc.SQLAlchemyError):
+        from app.db.migrations import schema_state
+        from app.db.session import get_engine
+
+        state = schema_state(get_engine())
+        if state is None:
+            return None  # the database is fine: this is a bug, show it
+        if "migrat" in state:
+            return f"{state} ({_database()}); run: conflict-events db upgrade"
+        return f"{state} at {_database()}; check DATABASE_URL and that the database is running"
+    if isinstance(exc, OSError) and exc.filename:
+        return f"{exc.filename}: {exc.strerror or exc}"
+    return None
+
+
 def main() -> None:
-    cli()
+    """The command, with expected failures as one line on stderr and a non-zero exit."""
+    try:
+        code = cli(standalone_mode=False, prog_name="conflict-events")
+    except typer.TyperException as exc:  # usage: a missing file, an unknown option…
+        context = getattr(exc, "ctx", None)
+        if type(exc).__name__ == "NoArgsIsHelpError" and context is not None:
+            typer.echo(context.get_help())  # no command given: the help, as always
+        else:
+            where = f" (see: {context.command_path} --help)" if context is not None else ""
+            typer.echo(f"error: {exc.format_message()}{where}", err=True)
+        code = exc.exit_code
+    except typer.Abort:
+        typer.echo("aborted", err=True)
+        code = 130
+    except Exception as exc:
+        message = explain(exc)
+        if message is None or DEBUG["on"]:
+            raise
+        typer.echo(f"error: {message}", err=True)
+        code = 1
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":
