@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -15,6 +16,7 @@ from app.core.enums import KeyScope
 from app.core.errors import APIError, DatasetError
 
 if TYPE_CHECKING:
+    from prometheus_client import Gauge
     from rich.console import Console
 
     from app.importers.ucdp_ged.run import ImportSummary
@@ -113,7 +115,8 @@ def serve(
 
         if prepare_embedded():
             typer.echo("embedded database created and filled with the demo data", err=True)
-    uvicorn.run("app.main:app", host=host, port=port, workers=workers, proxy_headers=True)
+    # access_log off: the service logs each request itself (app.api.observability)
+    uvicorn.run("app.main:app", host=host, port=port, workers=workers, proxy_headers=True, access_log=False)
 
 
 @keys_cli.command("create")
@@ -167,23 +170,66 @@ def keys_revoke(name: str) -> None:
 def import_ucdp_ged(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
     batch_size: Annotated[int, typer.Option(min=1, max=50_000)] = 1000,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(help="Serve the import's progress as Prometheus metrics on this port (127.0.0.1)."),
+    ] = None,
 ) -> None:
     """Import a UCDP GED CSV (idempotent; commits in batches; non-zero exit if rows skipped)."""
-    code = run_ucdp_import(file, batch_size=batch_size, interactive=sys.stderr.isatty())
+    code = run_ucdp_import(
+        file, batch_size=batch_size, interactive=sys.stderr.isatty(), metrics_port=metrics_port
+    )
     raise typer.Exit(code)
 
 
-def run_ucdp_import(path: Path, *, batch_size: int = 1000, interactive: bool = False) -> int:
+@cache
+def _import_gauges() -> tuple[Gauge, Gauge]:
+    from prometheus_client import Gauge
+
+    return (
+        Gauge("conflict_events_import_bytes_total", "Size of the file being imported.", ["file"]),
+        Gauge("conflict_events_import_bytes_read", "Bytes of the file committed so far.", ["file"]),
+    )
+
+
+def _import_metrics(path: Path, port: int) -> Callable[[int], None]:
+    """Progress as gauges on a metrics endpoint of this process, for the length of the import:
+    the import runs in the command, not in the server, so the server's /metrics cannot see it."""
+    from prometheus_client import start_http_server
+
+    total, done = _import_gauges()
+    total.labels(path.name).set(path.stat().st_size)
+    start_http_server(port, addr="127.0.0.1")
+    return lambda read: done.labels(path.name).set(read)
+
+
+def run_ucdp_import(
+    path: Path, *, batch_size: int = 1000, interactive: bool = False, metrics_port: int | None = None
+) -> int:
     """Import a GED CSV; 0 when every row was imported, 1 when any was skipped, 2 on a bad file
     or when the import could not finish (batches committed before stay)."""
     from rich.console import Console
-    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TaskID,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
 
     from app.db.session import session_factory
     from app.importers import ucdp_ged
 
     err = Console(stderr=True, highlight=False)
     factory = session_factory(write=True)
+    report_metric = _import_metrics(path, metrics_port) if metrics_port is not None else None
+
+    def show(bar: Progress, task: TaskID, done: int) -> None:
+        bar.update(task, completed=done)
+        if report_metric is not None:
+            report_metric(done)
+
     try:
         if interactive:
             with Progress(
@@ -199,10 +245,10 @@ def run_ucdp_import(path: Path, *, batch_size: int = 1000, interactive: bool = F
                     path,
                     factory,
                     batch_size=batch_size,
-                    progress=lambda done: bar.update(task, completed=done),
+                    progress=lambda done: show(bar, task, done),
                 )
         else:
-            summary = ucdp_ged.import_ucdp_ged(path, factory, batch_size=batch_size)
+            summary = ucdp_ged.import_ucdp_ged(path, factory, batch_size=batch_size, progress=report_metric)
     except (ucdp_ged.UcdpFormatError, ucdp_ged.UcdpImportError) as exc:
         err.print(f"error: {path}: {exc}", markup=False, soft_wrap=True)
         return 2

@@ -7,9 +7,10 @@ from fastapi_offline import FastAPIOffline
 from starlette.middleware.cors import CORSMiddleware
 
 from app.actors import routes as actors
-from app.api import health
+from app.api import health, observability
 from app.api.compression import CompressionMiddleware
 from app.api.middleware import BodyLimitMiddleware, HeadMiddleware, RequestIdMiddleware
+from app.api.observability import ObservabilityMiddleware
 from app.core.config import get_settings
 from app.core.errors import install_error_handlers
 from app.datasets import routes as datasets
@@ -54,6 +55,7 @@ def create_app() -> FastAPI:
     # dashboards and exports first, so that `/v1/events/timeline` is not read as an event id
     for router in (
         health.router,
+        observability.router,
         dashboards.router,
         statements.exports,
         events.router,
@@ -90,6 +92,9 @@ def create_app() -> FastAPI:
         max_age=600,
     )
     app.add_middleware(RequestIdMiddleware)
+    # outermost: counts and logs every answer, the ones the middleware inside gives too
+    app.add_middleware(ObservabilityMiddleware, json_logs=settings.log_format == "json")
+    observability.configure_logging(settings.log_format == "json")
     return app
 
 

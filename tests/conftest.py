@@ -76,7 +76,7 @@ def database_url(
     else:
         url = request.getfixturevalue("pg_migrated")
     monkeypatch.setenv("DATABASE_URL", url)
-    for name in ("READS_REQUIRE_KEY", "CORS_ORIGINS", "CACHE_MAX_AGE", "MAX_BODY_BYTES"):
+    for name in ("READS_REQUIRE_KEY", "CORS_ORIGINS", "CACHE_MAX_AGE", "MAX_BODY_BYTES", "LOG_FORMAT"):
         monkeypatch.delenv(name, raising=False)
     _reset_caches()
     if request.param == "postgresql":

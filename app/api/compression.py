@@ -22,6 +22,8 @@ import anyio
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.api.middleware import carry_back
+
 GZIP = "gzip"
 # Codings the service can produce, most preferred first (breaks ties between equal q-values).
 SUPPORTED = (GZIP,)
@@ -305,4 +307,8 @@ class CompressionMiddleware:
             level=self.level,
             stream_level=self.stream_level,
         )
-        await self.app({**scope, "headers": headers}, receive, exchange)
+        inner = {**scope, "headers": headers}
+        try:
+            await self.app(inner, receive, exchange)
+        finally:
+            carry_back(inner, scope)

@@ -15,6 +15,15 @@ REQUEST_ID = "x-request-id"
 SAFE_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,200}$")
 
 
+def carry_back(inner: Scope, outer: Scope) -> None:
+    """What the app learnt about a request it was handed as a copy of the scope — the route it
+    matched, the key it checked — for the middleware outside (metrics, the request log)."""
+    if "route" in inner:
+        outer["route"] = inner["route"]
+    if inner.get("state") is not outer.get("state") and "key_name" in inner.get("state", {}):
+        outer.setdefault("state", {})["key_name"] = inner["state"]["key_name"]
+
+
 class RequestIdMiddleware:
     """Every response carries X-Request-ID: the client's own (if sane) or a new one."""
 
@@ -90,4 +99,8 @@ class HeadMiddleware:
             await send(message)
 
         state = {**scope.get("state", {}), HEAD_REQUEST: True}
-        await self.app({**scope, "method": "GET", "state": state}, receive, send_headers_only)
+        inner = {**scope, "method": "GET", "state": state}
+        try:
+            await self.app(inner, receive, send_headers_only)
+        finally:
+            carry_back(inner, scope)

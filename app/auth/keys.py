@@ -60,29 +60,33 @@ def _bearer(request: Request) -> str | None:
     return token.strip()
 
 
-def key_scope(token: str) -> str | None:
-    """The scope of a live key, or None. Lookup is by hash, then compared in constant time."""
+def live_key(token: str) -> tuple[str, str] | None:
+    """The name and scope of a live key, or None. Lookup is by hash, then compared in constant
+    time."""
     digest = hash_key(token)
     with session_factory()() as session:
         row = session.execute(
-            sa.select(col(ApiKey.key_hash), col(ApiKey.scope), col(ApiKey.revoked_at)).where(
-                col(ApiKey.key_hash) == digest
-            )
+            sa.select(
+                col(ApiKey.name), col(ApiKey.key_hash), col(ApiKey.scope), col(ApiKey.revoked_at)
+            ).where(col(ApiKey.key_hash) == digest)
         ).first()
     if row is None or row.revoked_at is not None:
         return None
     if not hmac.compare_digest(row.key_hash, digest):
         return None
-    return str(row.scope)
+    return str(row.name), str(row.scope)
 
 
 def _authenticate(request: Request) -> str:
+    """The scope of the request's key; its name goes on the request for the request log."""
     token = _bearer(request)
     if token is None:
         raise Unauthorized("this request needs an API key: Authorization: Bearer <key>", headers=CHALLENGE)
-    scope = key_scope(token)
-    if scope is None:
+    found = live_key(token)
+    if found is None:
         raise Unauthorized("unknown or revoked API key", headers=CHALLENGE)
+    name, scope = found
+    request.state.key_name = name
     return scope
 
 

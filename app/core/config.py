@@ -1,7 +1,7 @@
 """Settings from environment variables (and an optional `.env` file)."""
 
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -23,6 +23,7 @@ class Settings(BaseSettings):
     compression_min_bytes: int = 1024
     gzip_level: int = Field(default=3, ge=1, le=9)
     gzip_stream_level: int = Field(default=1, ge=1, le=9)
+    log_format: Literal["plain", "json"] = "plain"
 
     @property
     def cors_origin_list(self) -> list[str]:
