@@ -31,6 +31,17 @@ def test_every_parameter_is_described() -> None:
     assert undocumented == []
 
 
+def test_every_schema_property_is_described() -> None:
+    """A property that is only a `$ref` (or `anyOf` one) counts when it says what it is itself."""
+    undocumented = [
+        f"{name}.{prop}"
+        for name, schema in SPEC["components"]["schemas"].items()
+        for prop, property_schema in schema.get("properties", {}).items()
+        if not (property_schema.get("description") or "").strip()
+    ]
+    assert undocumented == []
+
+
 def test_every_v1_operation_documents_its_problem_responses() -> None:
     for method, path, operation in OPERATIONS:
         if not path.startswith("/v1"):

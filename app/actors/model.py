@@ -7,18 +7,33 @@ from app.core.enums import ActorKind, sql_in
 from app.core.text import NAME_MAX
 from app.db.base import NO_ID_REUSE, check
 from app.kit.rows import Referenced, ResourceRow
-from app.kit.schemas import CountryCode, Id, Name
+from app.kit.schemas import COUNTRY, CountryCode, Id, Name
 
 
 class ActorFields(Referenced):
     """An actor's own columns, declared once (see `models.common`); aliases are rows of
     `actor_alias`."""
 
-    name: Name
-    kind: ActorKind = Field(sa_type=AutoString(length=40), index=True)
-    country: CountryCode | None = Field(default=None, sa_type=AutoString(length=2), index=True)
-    parent_id: Id | None = Field(default=None, foreign_key="actor.id", index=True)
-    description: str | None = None
+    name: Name = Field(
+        description="1–500 characters; unique among actors, case-insensitively, and no other actor's alias."
+    )
+    kind: ActorKind = Field(
+        sa_type=AutoString(length=40), index=True, description="What sort of actor it is."
+    )
+    country: CountryCode | None = Field(
+        default=None,
+        sa_type=AutoString(length=2),
+        index=True,
+        description=f"The actor's country: {COUNTRY}; null if none.",
+    )
+    parent_id: Id | None = Field(
+        default=None,
+        foreign_key="actor.id",
+        index=True,
+        description="Id of the actor this one belongs to (Belarusian Ministry of Defence → Belarus); "
+        "never a cycle. Null for an actor at the top.",
+    )
+    description: str | None = Field(default=None, description="Free-text notes, or null.")
 
 
 class Actor(ActorFields, ResourceRow, table=True):

@@ -32,7 +32,12 @@ class ActorCreate(ActorFields, Strict):
         }
     )
 
-    aliases: list[Name] = Field(default_factory=list, max_length=200)
+    aliases: list[Name] = Field(
+        default_factory=list,
+        max_length=200,
+        description="Other names of the actor, each identifying only this actor (case-insensitive) and "
+        "none another actor's name; repeats and the actor's own name are dropped.",
+    )
 
     @model_validator(mode="after")
     def distinct_aliases(self) -> Self:
@@ -51,17 +56,21 @@ ActorUpdate = partial(ActorCreate)
 
 
 class ActorBrief(BaseModel):
-    id: int
-    name: str
+    id: int = Field(description="The actor's id.")
+    name: str = Field(description="The actor's name.")
 
 
-ActorOut = read_model("ActorOut", ActorFields, aliases=Shown(list[str], after="parent_id"))
+ActorOut = read_model(
+    "ActorOut",
+    ActorFields,
+    aliases=Shown(list[str], "Other names of the actor, in the order given.", after="parent_id"),
+)
 
 
 ActorDetail = read_model(
     "ActorDetail",
     ActorFields,
     base=ActorOut,
-    parent=Shown(ActorBrief | None),
-    children=Shown(list[ActorBrief]),
+    parent=Shown(ActorBrief | None, "The actor this one belongs to, or null."),
+    children=Shown(list[ActorBrief], "The actors whose parent this one is, by name (case-insensitive)."),
 )

@@ -108,17 +108,24 @@ def _count_periods(first: date, last: date, interval: Interval) -> int:
 
 
 class Bucket(BaseModel):
-    period: date
-    key: str | None
-    events: int
-    fatalities_low: int
-    fatalities_best: int
-    fatalities_high: int
+    period: date = Field(description="First day of the bucket's interval (weeks start on Monday).")
+    key: str | None = Field(
+        description="Null without `group_by`; else the event type, the country code or the actor's name."
+    )
+    events: int = Field(
+        description="Matching events whose `start_date` falls in the period (0 for an empty bucket)."
+    )
+    fatalities_low: int = Field(description="Sum of those events' `fatalities_low`, a null counting as 0.")
+    fatalities_best: int = Field(description="Sum of those events' `fatalities_best`, a null counting as 0.")
+    fatalities_high: int = Field(description="Sum of those events' `fatalities_high`, a null counting as 0.")
 
 
 class Timeline(BaseModel):
-    interval: Interval
-    buckets: list[Bucket]
+    interval: Interval = Field(description="The width of each bucket, as asked for.")
+    buckets: list[Bucket] = Field(
+        description="Every period from the first to the last that has events, in order; with "
+        "`group_by`, one bucket per key in each period."
+    )
 
 
 def timeline(
@@ -245,13 +252,19 @@ def _fill(
 
 
 class FacetValue(BaseModel):
-    value: str | int
-    name: str | None = Field(default=None, exclude_if=lambda name: name is None)
-    count: int
+    value: str | int = Field(description="The event type or country code; for `actor` and `source`, the id.")
+    name: str | None = Field(
+        default=None,
+        exclude_if=lambda name: name is None,
+        description="The actor's or source's name; absent for `type` and `country`.",
+    )
+    count: int = Field(description="Matching events with this value.")
 
 
 class Facets(BaseModel):
-    facets: dict[str, list[FacetValue]]
+    facets: dict[str, list[FacetValue]] = Field(
+        description="For each field asked for, its top values, largest count first (ties by value)."
+    )
 
 
 def facets(session: Session, f: EventFilter, fields: list[FacetField], size: int) -> Facets:

@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -57,34 +57,43 @@ def contested_event_ids() -> sa.Select[int | None]:
 
 
 class SourceRef(BaseModel):
-    id: int
-    name: str
+    id: int = Field(description="The source's id.")
+    name: str = Field(description="The source's name.")
 
 
 class Claim(BaseModel):
-    statement_id: int
-    speaker: ActorBrief
-    source: SourceRef | None
-    reliability: Reliability | None
-    credibility: int
-    stated_on: date
-    value_low: float | None
-    value_best: float | None
-    value_high: float | None
+    statement_id: int = Field(description="Id of the statement that makes the claim.")
+    speaker: ActorBrief = Field(description="The actor who made it.")
+    source: SourceRef | None = Field(
+        description="The source of the statement's document; null for a statement without one."
+    )
+    reliability: Reliability | None = Field(
+        description="That source's grade, A (completely reliable) … F (cannot be judged); null without one."
+    )
+    credibility: int = Field(
+        description="The statement's information credibility, 1 (confirmed) … 6 (cannot be judged)."
+    )
+    stated_on: date = Field(description="When it was said.")
+    value_low: float | None = Field(description="Lowest value claimed, or null.")
+    value_best: float | None = Field(description="The figure claimed, or null.")
+    value_high: float | None = Field(description="Highest value claimed, or null.")
 
 
 class MeasureClaims(BaseModel):
-    measure: str
-    unit: str | None
-    low: float
-    high: float
-    contested: bool
-    claims: list[Claim]
+    measure: str = Field(description="What the claims count, e.g. `personnel`.")
+    unit: str | None = Field(description="Their unit, or null; claims in other units are another group.")
+    low: float = Field(description="The lowest value any of the claims gives.")
+    high: float = Field(description="The highest value any of the claims gives.")
+    contested: bool = Field(
+        description="True when two claims' ranges (each from its lowest to its highest given value) "
+        "do not overlap."
+    )
+    claims: list[Claim] = Field(description="The claims, by the date they were made.")
 
 
 class EventClaims(BaseModel):
-    event_id: int
-    measures: list[MeasureClaims]
+    event_id: int = Field(description="Id of the event.")
+    measures: list[MeasureClaims] = Field(description="One group per measure and unit, by measure.")
 
 
 def event_claims(session: Session, event_id: int) -> EventClaims:

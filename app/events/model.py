@@ -9,27 +9,54 @@ from sqlmodel import AutoString, Field, SQLModel
 from app.core.enums import ActorRole, DatePrecision, EventType, GeoPrecision, sql_in
 from app.db.base import NO_ID_REUSE, check
 from app.kit.rows import Referenced, ResourceRow
-from app.kit.schemas import Count, CountryCode, Credibility, Id, Latitude, Longitude, RequiredText
+from app.kit.schemas import COUNTRY, Count, CountryCode, Credibility, Id, Latitude, Longitude, RequiredText
 
 
 class EventFields(Referenced):
     """An event's own columns, declared once (see `models.common`)."""
 
-    title: RequiredText
-    type: EventType = Field(sa_type=AutoString(length=40))
-    start_date: date
-    end_date: date
-    date_precision: DatePrecision = Field(default=DatePrecision.day, sa_type=AutoString(length=10))
-    country: CountryCode | None = Field(default=None, sa_type=AutoString(length=2))
-    admin1: str | None = None
-    location: str | None = None
-    latitude: Latitude | None = None
-    longitude: Longitude | None = None
-    geo_precision: GeoPrecision | None = Field(default=None, sa_type=AutoString(length=10))
-    description: str | None = None
-    fatalities_low: Count | None = None
-    fatalities_best: Count | None = None
-    fatalities_high: Count | None = None
+    title: RequiredText = Field(description="What happened, in one line.")
+    type: EventType = Field(sa_type=AutoString(length=40), description="What kind of event it is.")
+    start_date: date = Field(description="First day of the event.")
+    end_date: date = Field(
+        description="Last day of the event, not before `start_date` (equal for a one-day event)."
+    )
+    date_precision: DatePrecision = Field(
+        default=DatePrecision.day,
+        sa_type=AutoString(length=10),
+        description="How precisely the dates are known: to the day, week, month or year.",
+    )
+    country: CountryCode | None = Field(
+        default=None,
+        sa_type=AutoString(length=2),
+        description=f"Where it happened: {COUNTRY}; null if unknown.",
+    )
+    admin1: str | None = Field(
+        default=None, description="First-level administrative region (province, oblast), or null."
+    )
+    location: str | None = Field(default=None, description="Place name, or null.")
+    latitude: Latitude | None = Field(
+        default=None, description="Decimal degrees, −90..90; null exactly when `longitude` is null."
+    )
+    longitude: Longitude | None = Field(
+        default=None, description="Decimal degrees, −180..180; null exactly when `latitude` is null."
+    )
+    geo_precision: GeoPrecision | None = Field(
+        default=None,
+        sa_type=AutoString(length=10),
+        description="How precisely the place is known, from `exact` to `country`; null if not stated.",
+    )
+    description: str | None = Field(default=None, description="Free-text account of the event, or null.")
+    fatalities_low: Count | None = Field(
+        default=None, description="Lowest estimate of deaths (≤ the best and high ones where given), or null."
+    )
+    fatalities_best: Count | None = Field(
+        default=None,
+        description="Best estimate of deaths (between the low and high ones where given), or null.",
+    )
+    fatalities_high: Count | None = Field(
+        default=None, description="Highest estimate of deaths (≥ the low and best ones where given), or null."
+    )
 
 
 class Event(EventFields, ResourceRow, table=True):
@@ -91,9 +118,11 @@ class CitationFields(BaseModel):
     """What an event's citation says, declared once: the table, `CitationIn` and `CitationOut`
     derive from it."""
 
-    document_id: Id = Field(foreign_key="document.id")
+    document_id: Id = Field(
+        foreign_key="document.id", description="Id of the document that reports the event."
+    )
     credibility: Credibility = 6
-    excerpt: str | None = None
+    excerpt: str | None = Field(default=None, description="What the document says about the event, or null.")
 
 
 class Citation(CitationFields, SQLModel, table=True):

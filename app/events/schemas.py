@@ -24,8 +24,11 @@ from app.kit.schemas import (
 
 
 class EventActorIn(Strict):
-    actor_id: Id
-    role: ActorRole
+    actor_id: Id = Field(description="Id of the actor taking part.")
+    role: ActorRole = Field(
+        description="Its part: `side_a` (initiating or first side), `side_b` (opposing side), "
+        "`participant`, `supporter` or `host`."
+    )
 
 
 class CitationIn(CitationFields, Strict):
@@ -57,8 +60,18 @@ class EventCreate(EventFields, Strict):
     )
 
     end_date: date | None = Field(default=None, description="Defaults to `start_date`.")  # type: ignore[assignment]
-    actors: list[EventActorIn] = Field(default_factory=list, max_length=1000)
-    citations: list[CitationIn] = Field(default_factory=list, max_length=1000)
+    actors: list[EventActorIn] = Field(
+        default_factory=list,
+        max_length=1000,
+        description="The actors taking part and their roles (one actor may have several roles, each "
+        "once). Sent on PATCH, it replaces the whole list.",
+    )
+    citations: list[CitationIn] = Field(
+        default_factory=list,
+        max_length=1000,
+        description="The documents that report the event, each graded for credibility. Sent on PATCH, "
+        "it replaces the whole list.",
+    )
 
     @model_validator(mode="after")
     def consistent(self) -> Self:
@@ -80,19 +93,21 @@ EventUpdate = partial(EventCreate)
 
 
 class EventActorOut(BaseModel):
-    actor_id: int
-    role: ActorRole
-    name: str
+    actor_id: int = Field(description="Id of the actor taking part.")
+    role: ActorRole = Field(description="Its part in the event.")
+    name: str = Field(description="The actor's name.")
 
 
 CitationOut = read_model(
     "CitationOut",
     CitationFields,
     base=BaseModel,
-    source_id=Shown(int),
-    source_name=Shown(str),
-    reliability=Shown(Reliability),
-    url=Shown(str | None),
+    source_id=Shown(int, "Id of the document's source."),
+    source_name=Shown(str, "Name of the document's source."),
+    reliability=Shown(
+        Reliability, "Grade of the document's source, A (completely reliable) … F (cannot be judged)."
+    ),
+    url=Shown(str | None, "The document's URL, or null."),
 )
 
 
@@ -101,6 +116,9 @@ EventOut = read_model(
     EventFields,
     source_count=Shown(int, "Distinct sources among the citations."),
     best_reliability=Shown(Reliability | None, "Best reliability grade among the cited sources."),
-    actors=Shown(list[EventActorOut]),
-    citations=Shown(list[CitationOut]),  # type: ignore[valid-type]  # a model built at run time
+    actors=Shown(list[EventActorOut], "The actors taking part, with their roles, in the order given."),
+    citations=Shown(
+        list[CitationOut],  # type: ignore[valid-type]  # a model built at run time
+        "The documents that report the event, with their sources, in the order given.",
+    ),
 )

@@ -12,13 +12,13 @@ from sqlmodel import AutoString, Field, SQLModel
 
 from app.core.text import REF_MAX
 from app.db.base import UTCDateTime, utcnow
-from app.kit.schemas import Ref
+from app.kit.schemas import REF, Ref
 
 
 class Referenced(BaseModel):
     """The optional stable `ref` every resource has: the first of its fields, in and out."""
 
-    ref: Ref | None = Field(default=None, sa_type=AutoString(length=REF_MAX), unique=True)
+    ref: Ref | None = Field(default=None, sa_type=AutoString(length=REF_MAX), unique=True, description=REF)
 
 
 class ResourceRow(SQLModel):

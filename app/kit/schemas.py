@@ -17,6 +17,7 @@ from pydantic import (
     WithJsonSchema,
     create_model,
 )
+from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 from sqlmodel.main import FieldInfoMetadata
 
@@ -80,6 +81,11 @@ CountryCode = Annotated[
     ),
     AfterValidator(_check_country),
 ]
+REF = (
+    "Stable key, unique within the resource type (e.g. `ucdp-ged:300380`), that dataset files "
+    "and importers match records on; null if the row has none."
+)
+COUNTRY = "ISO 3166-1 alpha-2 country code, upper case (any case is accepted on input)"
 GRADE = "NATO Admiralty source reliability, A (best) … F (cannot be judged)."
 Grade = Annotated[Reliability, BeforeValidator(_upper), Field(description=GRADE)]
 Credibility = Annotated[
@@ -132,17 +138,38 @@ def partial(create: type[BaseModel]) -> type[BaseModel]:
         constraints = [item for item in info.metadata if not isinstance(item, FieldInfoMetadata)]
         if constraints:
             annotation = Annotated[annotation, *constraints]
-        fields[name] = (annotation | None, Field(default=None, description=info.description))
+        fields[name] = (annotation | None, Field(default=None, description=description_of(info)))
     name = create.__name__.removesuffix("Create") + "Update"
     model: type[BaseModel] = create_model(name, __base__=Strict, __module__=create.__module__, **fields)
     return model
 
 
 class ResourceOut(BaseModel):
-    id: int
-    ref: str | None
-    created_at: Timestamp
-    updated_at: Timestamp
+    id: int = Field(description="Assigned by the service; never reused, even after a delete.")
+    ref: str | None = Field(description=REF)
+    created_at: Timestamp = Field(description="When the row was created (RFC 3339, UTC); set by the service.")
+    updated_at: Timestamp = Field(
+        description="When the row was last written (RFC 3339, UTC); set by the service."
+    )
+
+
+def description_of(info: FieldInfo) -> str | None:
+    """A field's description: its own, else the one its type carries. A type's description
+    reaches the field only when the type is the whole annotation and no SQLModel `Field` (which
+    passes `description=None`) is assigned: `CountryCode | None = Field(...)` loses it."""
+    return info.description or _type_description(info.annotation)
+
+
+def _type_description(annotation: Any) -> str | None:
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin is Annotated:
+        for item in args[1:]:
+            if isinstance(item, FieldInfo) and item.description:
+                return item.description
+        return _type_description(args[0])
+    if origin in (Union, types.UnionType):
+        return next((found for arg in args if (found := _type_description(arg))), None)
+    return None
 
 
 def plain(annotation: Any) -> Any:
@@ -173,7 +200,7 @@ def read_model(
 ) -> type[BaseModel]:
     """The read form (`*Out`) of a resource: `base`, then every field of `fields` (the one
     declaration of the resource's columns) as it is stored — required, without input
-    constraints or defaults — with the `shown` extras in their places."""
+    constraints or defaults, with its description — and the `shown` extras in their places."""
     placed: dict[str | None, list[str]] = {}
     for extra, spec in shown.items():
         placed.setdefault(spec.after, []).append(extra)
@@ -189,7 +216,7 @@ def read_model(
     for field_name, info in fields.model_fields.items():
         if field_name in base.model_fields:
             continue
-        definitions[field_name] = (plain(info.annotation), ...)
+        definitions[field_name] = (plain(info.annotation), Field(description=description_of(info)))
         add(placed.pop(field_name, []))
     add(placed.pop(None, []))
     if placed:
@@ -199,25 +226,32 @@ def read_model(
 
 
 class Page(BaseModel, Generic[T]):
-    items: list[T]
+    items: list[T] = Field(description="This page's rows, in the list's sort order.")
     next_cursor: str | None = Field(
         description="Opaque; pass as `cursor` for the next page. Null on the last page."
     )
 
 
 class ProblemError(BaseModel):
-    loc: list[str | int]
-    msg: str
+    loc: list[str | int] = Field(
+        description="Where the error lies: `body`, `query`, `path` or `header` and then field names "
+        "and list indexes; for a dataset file, the resource, the record's ref and the field."
+    )
+    msg: str = Field(description="What is wrong with the value there.")
 
 
 class Problem(BaseModel):
     """RFC 9457 problem details, the shape of every error."""
 
-    type: str
-    title: str
-    status: int
-    detail: str
-    errors: list[ProblemError] | None = None
+    type: str = Field(description="URI naming the kind of problem, e.g. `…/problems/validation-error`.")
+    title: str = Field(description="Short summary of that kind of problem, the same for every occurrence.")
+    status: int = Field(description="The HTTP status code of the response.")
+    detail: str = Field(description="What went wrong in this occurrence.")
+    errors: list[ProblemError] | None = Field(
+        default=None,
+        description="The values at fault: every invalid one on a 422, the clashing field on a 409 "
+        "that can name one. Absent otherwise.",
+    )
 
 
 def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:

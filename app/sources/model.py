@@ -9,23 +9,30 @@ from app.core.enums import Reliability, SourceKind, sql_in
 from app.core.text import NAME_MAX
 from app.db.base import NO_ID_REUSE, check
 from app.kit.rows import Referenced, ResourceRow
-from app.kit.schemas import GRADE, CountryCode, Grade, Id, Language, Name, RequiredText, Url
+from app.kit.schemas import COUNTRY, GRADE, CountryCode, Grade, Id, Language, Name, RequiredText, Url
 
 
 class SourceFields(Referenced):
     """A source's own columns, declared once (see `models.common`)."""
 
-    name: Name
-    kind: SourceKind = Field(sa_type=AutoString(length=40), index=True)
-    country: CountryCode | None = Field(default=None, sa_type=AutoString(length=2), index=True)
-    url: Url | None = None
+    name: Name = Field(description="1–500 characters; unique among sources, case-insensitively.")
+    kind: SourceKind = Field(
+        sa_type=AutoString(length=40), index=True, description="What sort of source it is."
+    )
+    country: CountryCode | None = Field(
+        default=None,
+        sa_type=AutoString(length=2),
+        index=True,
+        description=f"Where the source is based: {COUNTRY}; null if unknown.",
+    )
+    url: Url | None = Field(default=None, description="The source's home page, or null.")
     reliability: Grade = Field(
         default=Reliability.F,
         sa_type=AutoString(length=1),
         index=True,
         description=GRADE,  # SQLModel's `Field` would otherwise clear the type's description
     )
-    description: str | None = None
+    description: str | None = Field(default=None, description="Free-text notes, or null.")
 
 
 class Source(SourceFields, ResourceRow, table=True):
@@ -44,11 +51,15 @@ class Source(SourceFields, ResourceRow, table=True):
 class DocumentFields(Referenced):
     """A document's own columns, declared once."""
 
-    source_id: Id = Field(foreign_key="source.id")
-    title: RequiredText
-    url: Url | None = Field(default=None, unique=True)
-    published_on: date | None = None
-    language: Language | None = Field(default=None, sa_type=AutoString(length=35))
+    source_id: Id = Field(foreign_key="source.id", description="Id of the source that published it.")
+    title: RequiredText = Field(description="The document's title or headline.")
+    url: Url | None = Field(
+        default=None, unique=True, description="Where it was published; unique among documents. Null if none."
+    )
+    published_on: date | None = Field(default=None, description="Date of publication, or null when unknown.")
+    language: Language | None = Field(
+        default=None, sa_type=AutoString(length=35), description="BCP 47 language tag, e.g. `en`, or null."
+    )
 
 
 class Document(DocumentFields, ResourceRow, table=True):

@@ -10,7 +10,7 @@ loader, `POST` and `PATCH` (on the merged row) all validate through them.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.core.enums import (
     Reliability,
@@ -48,9 +48,11 @@ SourceOut = read_model("SourceOut", SourceFields)
 
 
 class SourceBrief(BaseModel):
-    id: int
-    name: str
-    reliability: Reliability
+    id: int = Field(description="The source's id.")
+    name: str = Field(description="The source's name.")
+    reliability: Reliability = Field(
+        description="The source's grade, A (completely reliable) … F (cannot be judged)."
+    )
 
 
 class DocumentCreate(DocumentFields, Strict):
@@ -73,4 +75,8 @@ class DocumentCreate(DocumentFields, Strict):
 DocumentUpdate = partial(DocumentCreate)
 
 
-DocumentOut = read_model("DocumentOut", DocumentFields, source=Shown(SourceBrief, after="source_id"))
+DocumentOut = read_model(
+    "DocumentOut",
+    DocumentFields,
+    source=Shown(SourceBrief, "The source that published it.", after="source_id"),
+)

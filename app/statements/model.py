@@ -15,19 +15,47 @@ class StatementFields(Referenced):
     """A statement's own columns, declared once (see `models.common`), in the order its read
     form shows them; the mentioned actors are rows of `statement_mention`."""
 
-    stated_on: date
-    kind: StatementKind = Field(default=StatementKind.other, sa_type=AutoString(length=20), index=True)
-    speaker_id: Id = Field(foreign_key="actor.id", index=True)
-    event_id: Id | None = Field(default=None, foreign_key="event.id")
-    document_id: Id | None = Field(default=None, foreign_key="document.id", index=True)
+    stated_on: date = Field(description="When it was said.")
+    kind: StatementKind = Field(
+        default=StatementKind.other,
+        sa_type=AutoString(length=20),
+        index=True,
+        description="What sort of statement it is (an announcement, a denial, a threat…).",
+    )
+    speaker_id: Id = Field(foreign_key="actor.id", index=True, description="Id of the actor who said it.")
+    event_id: Id | None = Field(
+        default=None, foreign_key="event.id", description="Id of the event it is about, or null."
+    )
+    document_id: Id | None = Field(
+        default=None,
+        foreign_key="document.id",
+        index=True,
+        description="Id of the document where it was published or reported, or null.",
+    )
     credibility: Credibility = 6
-    is_quote: bool = False
-    measure: ShortText | None = Field(default=None, sa_type=AutoString(length=100), index=True)
-    value_low: Figure | None = None
-    value_best: Figure | None = None
-    value_high: Figure | None = None
-    unit: ShortText | None = Field(default=None, sa_type=AutoString(length=100))
-    text: RequiredText
+    is_quote: bool = Field(default=False, description="True when `text` is verbatim, false when paraphrased.")
+    measure: ShortText | None = Field(
+        default=None,
+        sa_type=AutoString(length=100),
+        index=True,
+        description="What the claimed figure counts, e.g. `personnel`, `fatalities`; "
+        "not null when any value is.",
+    )
+    value_low: Figure | None = Field(
+        default=None, description="Lowest claimed value (≤ the best and high ones where given), or null."
+    )
+    value_best: Figure | None = Field(
+        default=None, description="The claimed figure (between the low and high ones where given), or null."
+    )
+    value_high: Figure | None = Field(
+        default=None, description="Highest claimed value (≥ the low and best ones where given), or null."
+    )
+    unit: ShortText | None = Field(
+        default=None,
+        sa_type=AutoString(length=100),
+        description="Unit of the values, e.g. `persons`, or null.",
+    )
+    text: RequiredText = Field(description="What was said, paraphrased or quoted (see `is_quote`).")
 
 
 class Statement(StatementFields, ResourceRow, table=True):

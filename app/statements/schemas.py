@@ -44,7 +44,11 @@ class StatementCreate(StatementFields, Strict):
         }
     )
 
-    mentions: list[Id] = Field(default_factory=list, max_length=1000)
+    mentions: list[Id] = Field(
+        default_factory=list,
+        max_length=1000,
+        description="Ids of the actors the statement is about; repeats are dropped.",
+    )
 
     @model_validator(mode="after")
     def consistent(self) -> Self:
@@ -62,9 +66,9 @@ StatementUpdate = partial(StatementCreate)
 StatementOut = read_model(
     "StatementOut",
     StatementFields,
-    speaker=Shown(ActorBrief, after="speaker_id"),
+    speaker=Shown(ActorBrief, "The actor who said it.", after="speaker_id"),
     reliability=Shown(
         Reliability | None, "Reliability grade of the document's source, or null.", after="document_id"
     ),
-    mentions=Shown(list[ActorBrief], after="unit"),
+    mentions=Shown(list[ActorBrief], "The actors the statement is about, in the order given.", after="unit"),
 )
