@@ -7,7 +7,7 @@ from app.core.enums import ActorKind, sql_in
 from app.core.text import NAME_MAX
 from app.db.base import NO_ID_REUSE, check
 from app.kit.rows import Referenced, ResourceRow
-from app.kit.schemas import COUNTRY, CountryCode, Id, Name
+from app.kit.schemas import COUNTRY, CountryCode, FreeText, Id, Name
 
 
 class ActorFields(Referenced):
@@ -33,7 +33,7 @@ class ActorFields(Referenced):
         description="Id of the actor this one belongs to (Belarusian Ministry of Defence → Belarus); "
         "never a cycle. Null for an actor at the top.",
     )
-    description: str | None = Field(default=None, description="Free-text notes, or null.")
+    description: FreeText | None = Field(default=None, description="Free-text notes, or null.")
 
 
 class Actor(ActorFields, ResourceRow, table=True):

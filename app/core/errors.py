@@ -7,7 +7,7 @@ validation errors an `errors` list of `{"loc": [...], "msg": "..."}`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -120,12 +120,30 @@ def problem(
     return ProblemResponse(body, status_code=status, headers=headers)
 
 
+class FieldError(ValueError):
+    """A rule broken by a whole record, blamed on one field (model validators have no `loc`)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def error_loc(error: Mapping[str, Any]) -> list[str | int]:
+    """Where a validation error lies: its `loc`, and the field a `FieldError` names (a dotted
+    path such as `aliases.1`, split as pydantic's own locations are, indexes as numbers)."""
+    loc: list[str | int] = [part if isinstance(part, int) else str(part) for part in error["loc"]]
+    cause = (error.get("ctx") or {}).get("error")
+    if isinstance(cause, FieldError):
+        loc.extend(int(part) if part.isdigit() else part for part in cause.field.split("."))
+    return loc
+
+
 def _clean_loc(loc: Sequence[object]) -> list[str | int]:
     return [part if isinstance(part, int) else str(part) for part in loc]
 
 
 def validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
-    return [{"loc": _clean_loc(err.get("loc", ())), "msg": err.get("msg", "")} for err in exc.errors()]
+    return [{"loc": _clean_loc(error_loc(err)), "msg": err.get("msg", "")} for err in exc.errors()]
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -19,13 +19,13 @@ from sqlmodel import SQLModel
 from app.actors.model import Actor
 from app.actors.rules import save_actors
 from app.actors.schemas import ActorCreate
-from app.core.errors import DatasetError
+from app.core.errors import DatasetError, error_loc
 from app.db.base import any_of, table_of
 from app.events.model import Event
 from app.events.rules import save_events
 from app.events.schemas import EventCreate
 from app.kit.rules import CREATED, UNCHANGED, UPDATED, Item, Keyed, RecordError
-from app.kit.schemas import error_loc
+from app.kit.schemas import unstorable
 from app.sources.model import Document, Source
 from app.sources.rules import save_documents, save_sources
 from app.sources.schemas import DocumentCreate, SourceCreate
@@ -129,6 +129,9 @@ class _Records:
                 raise DatasetError(resource, None, "ref", f"record #{position} needs a non-empty string ref")
             if ref in seen:
                 raise DatasetError(resource, ref, "ref", "ref appears twice in this file")
+            found = unstorable(record)
+            if found:  # before any of it reaches a query (refs are looked up by value)
+                raise DatasetError(resource, ref if unstorable(ref) is None else None, *found)
             seen.add(ref)
             self.records.append({k: v for k, v in record.items() if k not in READ_ONLY_KEYS})
 
@@ -141,7 +144,7 @@ def _validate(records: _Records, record: FileRecord, model: type[ModelT]) -> Mod
         return model.model_validate(record)
     except ValidationError as exc:
         error = exc.errors()[0]
-        field = _file_field(".".join(error_loc(error))) or None
+        field = _file_field(".".join(map(str, error_loc(error)))) or None
         raise records.fail(record, field, error["msg"]) from None
 
 

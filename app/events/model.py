@@ -9,13 +9,24 @@ from sqlmodel import AutoString, Field, SQLModel
 from app.core.enums import ActorRole, DatePrecision, EventType, GeoPrecision, sql_in
 from app.db.base import NO_ID_REUSE, check
 from app.kit.rows import Referenced, ResourceRow
-from app.kit.schemas import COUNTRY, Count, CountryCode, Credibility, Id, Latitude, Longitude, RequiredText
+from app.kit.schemas import (
+    COUNTRY,
+    Count,
+    CountryCode,
+    Credibility,
+    FreeText,
+    Id,
+    Latitude,
+    Line,
+    Longitude,
+    Title,
+)
 
 
 class EventFields(Referenced):
     """An event's own columns, declared once (see `models.common`)."""
 
-    title: RequiredText = Field(description="What happened, in one line.")
+    title: Title = Field(sa_type=AutoString(), description="What happened, in one line.")
     type: EventType = Field(sa_type=AutoString(length=40), description="What kind of event it is.")
     start_date: date = Field(description="First day of the event.")
     end_date: date = Field(
@@ -31,10 +42,10 @@ class EventFields(Referenced):
         sa_type=AutoString(length=2),
         description=f"Where it happened: {COUNTRY}; null if unknown.",
     )
-    admin1: str | None = Field(
+    admin1: Line | None = Field(
         default=None, description="First-level administrative region (province, oblast), or null."
     )
-    location: str | None = Field(default=None, description="Place name, or null.")
+    location: Line | None = Field(default=None, description="Place name, or null.")
     latitude: Latitude | None = Field(
         default=None, description="Decimal degrees, −90..90; null exactly when `longitude` is null."
     )
@@ -46,7 +57,7 @@ class EventFields(Referenced):
         sa_type=AutoString(length=10),
         description="How precisely the place is known, from `exact` to `country`; null if not stated.",
     )
-    description: str | None = Field(default=None, description="Free-text account of the event, or null.")
+    description: FreeText | None = Field(default=None, description="Free-text account of the event, or null.")
     fatalities_low: Count | None = Field(
         default=None, description="Lowest estimate of deaths (≤ the best and high ones where given), or null."
     )
@@ -122,7 +133,9 @@ class CitationFields(BaseModel):
         foreign_key="document.id", description="Id of the document that reports the event."
     )
     credibility: Credibility = 6
-    excerpt: str | None = Field(default=None, description="What the document says about the event, or null.")
+    excerpt: FreeText | None = Field(
+        default=None, description="What the document says about the event, or null."
+    )
 
 
 class Citation(CitationFields, SQLModel, table=True):

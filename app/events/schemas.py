@@ -11,9 +11,9 @@ from app.core.enums import (
     ActorRole,
     Reliability,
 )
+from app.core.errors import FieldError
 from app.events.model import CitationFields, EventFields
 from app.kit.schemas import (
-    FieldError,
     Id,
     Shown,
     Strict,

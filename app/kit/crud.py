@@ -11,11 +11,10 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 from sqlmodel import SQLModel
 
-from app.core.errors import APIError, Conflict, NotFound, ValidationFailed
+from app.core.errors import APIError, Conflict, NotFound, ValidationFailed, error_loc
 from app.feed.changes import record_change
 from app.kit.read import ReadForm, Row
 from app.kit.rules import Item, RecordError
-from app.kit.schemas import error_loc
 
 
 @dataclass(frozen=True)
@@ -115,8 +114,8 @@ def update(session: Session, spec: ResourceSpec, row: Any, changes: Mapping[str,
         data = spec.create.model_validate(merged)
     except ValidationError as exc:
         first = exc.errors()[0]
-        loc = ["body", *error_loc(first)]
-        where = ".".join(loc[1:])
+        loc: list[str | int] = ["body", *error_loc(first)]
+        where = ".".join(map(str, loc[1:]))
         raise ValidationFailed(
             f"{where}: {first['msg']}" if where else first["msg"], loc=loc, msg=first["msg"]
         ) from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import types
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, TypeVar, Union, get_args, get_origin
@@ -16,15 +17,16 @@ from pydantic import (
     PlainSerializer,
     WithJsonSchema,
     create_model,
+    model_validator,
 )
 from pydantic.fields import FieldInfo
-from pydantic_core import ErrorDetails
 from sqlmodel.main import FieldInfoMetadata
 
 from app.core.countries import ISO_ALPHA2
 from app.core.enums import (
     Reliability,
 )
+from app.core.errors import FieldError
 from app.core.text import NAME_MAX, REF_MAX
 
 T = TypeVar("T")
@@ -42,23 +44,6 @@ def _check_country(value: str) -> str:
     if value not in ISO_ALPHA2:
         raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-2 country code")
     return value
-
-
-class FieldError(ValueError):
-    """A rule broken by a whole record, blamed on one field (model validators have no `loc`)."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-
-
-def error_loc(error: ErrorDetails) -> list[str]:
-    """Where a validation error lies: its `loc`, or the field a `FieldError` names."""
-    loc = [str(part) for part in error["loc"]]
-    cause = (error.get("ctx") or {}).get("error")
-    if isinstance(cause, FieldError):
-        loc.append(cause.field)
-    return loc
 
 
 def rfc3339(value: datetime) -> str:
@@ -104,6 +89,14 @@ Ref = Annotated[
     ),
 ]
 RequiredText = Annotated[str, BeforeValidator(_strip), Field(min_length=1)]
+# Bounds on text (issue: no field may take the whole 50 MB body): titles and place names are one
+# line, free text is up to 100,000 characters. Input only: columns stay unbounded `text`.
+LINE_MAX = 1_000
+FREE_TEXT_MAX = 100_000
+Title = Annotated[str, BeforeValidator(_strip), Field(min_length=1, max_length=LINE_MAX)]
+Line = Annotated[str, Field(max_length=LINE_MAX)]
+FreeText = Annotated[str, Field(max_length=FREE_TEXT_MAX)]
+LongText = Annotated[str, BeforeValidator(_strip), Field(min_length=1, max_length=FREE_TEXT_MAX)]
 Timestamp = Annotated[
     datetime,
     PlainSerializer(rfc3339, return_type=str),
@@ -121,10 +114,46 @@ Url = Annotated[str, Field(min_length=1, max_length=2000, examples=["https://www
 ShortText = Annotated[str, Field(min_length=1, max_length=100)]
 
 
+def unstorable(value: object, path: str = "") -> tuple[str, str] | None:
+    """The first string in `value` (walked through objects and arrays) that no database can
+    store: `(where, why)`, e.g. `("aliases.2", "must not contain NUL characters")`, or None.
+    PostgreSQL text cannot hold NUL, and a lone UTF-16 surrogate (JSON `"\\ud800"`) is not
+    text in any encoding; both are the client's mistake, a 422, never a database error."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            return path, "must not contain NUL characters"
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return path, "must not contain lone surrogates (invalid Unicode)"
+        return None
+    if isinstance(value, dict):
+        items: Iterable[tuple[object, object]] = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        found = unstorable(key, path) if isinstance(key, str) else None
+        found = found or unstorable(item, f"{path}.{key}" if path else str(key))
+        if found:
+            return found
+    return None
+
+
 class Strict(BaseModel):
-    """Input models reject fields they do not know, so typos are errors, not silent no-ops."""
+    """Input models reject fields they do not know, so typos are errors, not silent no-ops, and
+    strings no database can store (NUL, lone surrogates), naming the field."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def storable_text(cls, data: object) -> object:
+        found = unstorable(data)
+        if found:
+            raise FieldError(*found)
+        return data
 
 
 def partial(create: type[BaseModel]) -> type[BaseModel]:

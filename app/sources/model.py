@@ -9,7 +9,18 @@ from app.core.enums import Reliability, SourceKind, sql_in
 from app.core.text import NAME_MAX
 from app.db.base import NO_ID_REUSE, check
 from app.kit.rows import Referenced, ResourceRow
-from app.kit.schemas import COUNTRY, GRADE, CountryCode, Grade, Id, Language, Name, RequiredText, Url
+from app.kit.schemas import (
+    COUNTRY,
+    GRADE,
+    CountryCode,
+    FreeText,
+    Grade,
+    Id,
+    Language,
+    Name,
+    Title,
+    Url,
+)
 
 
 class SourceFields(Referenced):
@@ -32,7 +43,7 @@ class SourceFields(Referenced):
         index=True,
         description=GRADE,  # SQLModel's `Field` would otherwise clear the type's description
     )
-    description: str | None = Field(default=None, description="Free-text notes, or null.")
+    description: FreeText | None = Field(default=None, description="Free-text notes, or null.")
 
 
 class Source(SourceFields, ResourceRow, table=True):
@@ -52,7 +63,7 @@ class DocumentFields(Referenced):
     """A document's own columns, declared once."""
 
     source_id: Id = Field(foreign_key="source.id", description="Id of the source that published it.")
-    title: RequiredText = Field(description="The document's title or headline.")
+    title: Title = Field(sa_type=AutoString(), description="The document's title or headline.")
     url: Url | None = Field(
         default=None, unique=True, description="Where it was published; unique among documents. Null if none."
     )

@@ -8,7 +8,7 @@ from sqlmodel import AutoString, Field, SQLModel
 from app.core.enums import StatementKind, sql_in
 from app.db.base import NO_ID_REUSE, check
 from app.kit.rows import Referenced, ResourceRow
-from app.kit.schemas import Credibility, Figure, Id, RequiredText, ShortText
+from app.kit.schemas import Credibility, Figure, Id, LongText, ShortText
 
 
 class StatementFields(Referenced):
@@ -55,7 +55,9 @@ class StatementFields(Referenced):
         sa_type=AutoString(length=100),
         description="Unit of the values, e.g. `persons`, or null.",
     )
-    text: RequiredText = Field(description="What was said, paraphrased or quoted (see `is_quote`).")
+    text: LongText = Field(
+        sa_type=AutoString(), description="What was said, paraphrased or quoted (see `is_quote`)."
+    )
 
 
 class Statement(StatementFields, ResourceRow, table=True):

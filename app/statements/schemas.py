@@ -10,8 +10,8 @@ from app.actors.schemas import ActorBrief
 from app.core.enums import (
     Reliability,
 )
+from app.core.errors import FieldError
 from app.kit.schemas import (
-    FieldError,
     Id,
     Shown,
     Strict,
