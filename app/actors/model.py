@@ -11,7 +11,7 @@ from app.kit.schemas import COUNTRY, CountryCode, FreeText, Id, Name
 
 
 class ActorFields(Referenced):
-    """An actor's own columns, declared once (see `models.common`); aliases are rows of
+    """An actor's own columns, declared once (see `kit.rows`); aliases are rows of
     `actor_alias`."""
 
     name: Name = Field(

@@ -24,7 +24,7 @@ from app.kit.schemas import (
 
 
 class EventFields(Referenced):
-    """An event's own columns, declared once (see `models.common`)."""
+    """An event's own columns, declared once (see `kit.rows`)."""
 
     title: Title = Field(sa_type=AutoString(), description="What happened, in one line.")
     type: EventType = Field(sa_type=AutoString(length=40), description="What kind of event it is.")

@@ -24,7 +24,7 @@ from app.kit.schemas import (
 
 
 class SourceFields(Referenced):
-    """A source's own columns, declared once (see `models.common`)."""
+    """A source's own columns, declared once (see `kit.rows`)."""
 
     name: Name = Field(description="1–500 characters; unique among sources, case-insensitively.")
     kind: SourceKind = Field(

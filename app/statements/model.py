@@ -12,7 +12,7 @@ from app.kit.schemas import Credibility, Figure, Id, LongText, ShortText
 
 
 class StatementFields(Referenced):
-    """A statement's own columns, declared once (see `models.common`), in the order its read
+    """A statement's own columns, declared once (see `kit.rows`), in the order its read
     form shows them; the mentioned actors are rows of `statement_mention`."""
 
     stated_on: date = Field(description="When it was said.")
