@@ -297,11 +297,8 @@ def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
         503: "Database unavailable",
     }
     return {
-        code: {
-            "model": Problem,
-            "description": descriptions[code],
-            "content": {"application/problem+json": {}},
-        }
+        # the model registers Problem; kit.openapi files it under application/problem+json
+        code: {"model": Problem, "description": descriptions[code]}
         for code in codes
     }
 
