@@ -46,7 +46,7 @@ def actor_names(session: Session, lookups: Lookups, ids: Iterable[int]) -> dict[
 def name_holders(session: Session, keys: Sequence[str]) -> list[tuple[str, int, str | None]]:
     """`(key, actor id, ref)` of the actors whose name has one of these keys (see `fold`)."""
     stmt = sa.select(ACTOR.c.name_key, ACTOR.c.id, ACTOR.c.ref).where(any_of(ACTOR.c.name_key, list(keys)))
-    return [(key, actor_id, ref) for key, actor_id, ref in session.execute(stmt)] if keys else []
+    return list(session.execute(stmt).tuples()) if keys else []
 
 
 def alias_holders(session: Session, keys: Sequence[str]) -> list[tuple[str, int, str | None]]:
@@ -56,7 +56,7 @@ def alias_holders(session: Session, keys: Sequence[str]) -> list[tuple[str, int,
         .join(ACTOR, ACTOR.c.id == ALIAS.c.actor_id)
         .where(any_of(ALIAS.c.alias_key, list(keys)))
     )
-    return [(key, actor_id, ref) for key, actor_id, ref in session.execute(stmt)] if keys else []
+    return list(session.execute(stmt).tuples()) if keys else []
 
 
 def aliases_of(session: Session, actor_ids: Sequence[int]) -> dict[int, list[str]]:

@@ -42,20 +42,22 @@ RETRY_AFTER = {
     "description": "Seconds to wait before trying again.",
     "schema": {"type": "integer"},
 }
-IF_NONE_MATCH = {
-    "name": "If-None-Match",
-    "in": "header",
-    "required": False,
-    "description": "ETags the client holds; a match answers 304 with no body.",
-    "schema": {"type": "string"},
-}
-IF_MATCH = {
-    "name": "If-Match",
-    "in": "header",
-    "required": False,
-    "description": "Apply only if the row's current ETag is one of these (`*`: any); else 412.",
-    "schema": {"type": "string"},
-}
+
+
+def _request_header(name: str, description: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "header",
+        "required": False,
+        "description": description,
+        "schema": {"type": "string"},
+    }
+
+
+IF_NONE_MATCH = _request_header("If-None-Match", "ETags the client holds; a match answers 304 with no body.")
+IF_MATCH = _request_header(
+    "If-Match", "Apply only if the row's current ETag is one of these (`*`: any); else 412."
+)
 NOT_MODIFIED = {
     "description": "Not modified: the representation matches `If-None-Match`",
     "headers": {"ETag": ETAG, "X-Request-ID": REQUEST_ID},

@@ -36,7 +36,7 @@ def name_holders(session: Session, keys: Sequence[str]) -> list[tuple[str, int, 
     stmt = sa.select(SOURCE.c.name_key, SOURCE.c.id, SOURCE.c.ref).where(
         any_of(SOURCE.c.name_key, list(keys))
     )
-    return [(key, source_id, ref) for key, source_id, ref in session.execute(stmt)] if keys else []
+    return list(session.execute(stmt).tuples()) if keys else []
 
 
 def source_briefs(session: Session, lookups: Lookups, ids: Iterable[int]) -> dict[int, tuple[str, str]]:
