@@ -7,6 +7,7 @@ validation errors an `errors` list of `{"loc": [...], "msg": "..."}`.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
@@ -146,6 +147,27 @@ def validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     return [{"loc": _clean_loc(error_loc(err)), "msg": err.get("msg", "")} for err in exc.errors()]
 
 
+def allowed_methods(request: Request) -> str | None:
+    """The `Allow` of a 405: every method the OpenAPI routes at the path. Starlette names only
+    the first route that matches, and each method of a path is a route of its own here. (Path
+    templates without parameters are tried first: `/v1/events/export` before `/v1/events/{event_id}`.)"""
+    paths: list[tuple[re.Pattern[str], str]] | None = getattr(request.app.state, "allowed_methods", None)
+    if paths is None:
+        paths = []
+        templates = request.app.openapi()["paths"].items()
+        for template, operations in sorted(templates, key=lambda item: item[0].count("{")):
+            routed = {method.upper() for method in operations}
+            if "GET" in routed:
+                routed.add("HEAD")
+            regex = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template))
+            paths.append((re.compile(f"^{regex}$"), ", ".join(sorted(routed))))
+        request.app.state.allowed_methods = paths
+    for pattern, allowed in paths:
+        if pattern.match(request.url.path):
+            return allowed
+    return None
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Route every failure through `problem()` so clients meet one error shape."""
 
@@ -167,9 +189,13 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem(422, detail, kind="validation-error", errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> ProblemResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> ProblemResponse:
         detail = str(exc.detail) if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
-        return problem(exc.status_code, detail, headers=getattr(exc, "headers", None))
+        headers = getattr(exc, "headers", None)
+        allow = allowed_methods(request) if exc.status_code == 405 else None
+        if allow:
+            headers = {**(headers or {}), "Allow": allow}
+        return problem(exc.status_code, detail, headers=headers)
 
     @app.exception_handler(OperationalError)
     async def database_down(_: Request, exc: OperationalError) -> ProblemResponse:

@@ -20,7 +20,7 @@ from app.events.read import EVENT_CSV, EVENTS, EventSort, event_sort_key
 from app.events.routes import EventFilters, EventId, EventSortParam
 from app.kit.deps import ReadAccess, SessionDep, quick_read
 from app.kit.export import MEDIA_TYPES, ExportFormat, export_response
-from app.kit.items import ITEM_ERRORS, READ_ERRORS
+from app.kit.items import ITEM_ERRORS, READ_ERRORS, refuse_writes
 from app.kit.responses import json_response
 
 router = APIRouter(prefix="/v1", tags=["dashboards"])
@@ -105,3 +105,6 @@ def claims(request: Request, session: SessionDep, event_id: EventId) -> Response
     if session.scalar(sa.select(col(Event.id)).where(col(Event.id) == event_id)) is None:
         raise NotFound(f"no event with id {event_id}")
     return json_response(request, event_claims(session, event_id))
+
+
+refuse_writes(router)

@@ -16,9 +16,11 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from sqlalchemy import Select
 from sqlalchemy.orm import Session
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.core.errors import PreconditionFailed
 from app.kit import crud
@@ -235,3 +237,25 @@ def add_item_routes(router: APIRouter, routes: ItemRoutes) -> None:
     router.delete(item_path, status_code=204, responses=WRITE_ERRORS, dependencies=[WriteAccess])(
         _make(f"delete_{singular}", delete_doc, delete_item, [*writing, item_id])
     )
+
+
+WRITE_METHODS = ["POST", "PUT", "PATCH", "DELETE"]
+
+
+async def _method_not_allowed() -> None:
+    raise StarletteHTTPException(405)
+
+
+def refuse_writes(router: APIRouter) -> None:
+    """405 for a write to the read-only paths of `router` (`/v1/events/export`, …). Without it
+    `PATCH /v1/events/export` is routed to `PATCH /v1/events/{event_id}` and answered as a
+    malformed id; include the router before the resource's own routes. The error handler
+    writes the `Allow` header."""
+    for route in list(router.routes):
+        if isinstance(route, APIRoute) and route.methods == {"GET"} and "{" not in route.path:
+            router.add_api_route(
+                route.path.removeprefix(router.prefix),
+                _method_not_allowed,
+                methods=WRITE_METHODS,
+                include_in_schema=False,
+            )

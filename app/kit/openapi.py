@@ -99,6 +99,14 @@ def _headers(path: str, method: str, operation: dict[str, Any]) -> None:
             parameters.append(IF_MATCH)
         if method == "post" and "201" in responses:
             responses["201"]["headers"]["Location"] = LOCATION
+    if "requestBody" in operation:
+        responses.setdefault(
+            "400",
+            {
+                "description": "The body is not JSON",
+                "content": {"application/problem+json": {"schema": PROBLEM}},
+            },
+        )
     for response in responses.values():
         response.setdefault("headers", {})["X-Request-ID"] = REQUEST_ID
 
@@ -108,6 +116,30 @@ def _security(path: str, method: str, operation: dict[str, Any]) -> None:
     if not path.startswith("/v1/"):
         return
     operation["security"] = [{KEY_SCHEME: []}] if method != "get" else [{}, {KEY_SCHEME: []}]
+
+
+def _links(document: dict[str, Any]) -> None:
+    """A created row's id leads to its read, update and delete (OpenAPI links): what generated
+    clients and stateful testers (schemathesis) follow from one call to the next."""
+    operations = {
+        operation["operationId"]: (path, operation)
+        for path, methods in document["paths"].items()
+        for operation in methods.values()
+    }
+    for operation_id, (_, operation) in operations.items():
+        singular = operation_id.removeprefix("create_")
+        created = operation["responses"].get("201")
+        if singular == operation_id or created is None:
+            continue
+        links = created.setdefault("links", {})
+        for verb in ("get", "update", "delete"):
+            target = f"{verb}_{singular}"
+            if target in operations:
+                links[target] = {
+                    "operationId": target,
+                    "parameters": {f"{singular}_id": "$response.body#/id"},
+                    "description": f"The {singular} just created.",
+                }
 
 
 def install_openapi(app: FastAPI) -> None:
@@ -128,6 +160,7 @@ def install_openapi(app: FastAPI) -> None:
                 _errors_as_problems(operation["responses"])
                 _headers(path, method, operation)
                 _security(path, method, operation)
+        _links(document)
         components = document.setdefault("components", {})
         components.setdefault("securitySchemes", {})[KEY_SCHEME] = SECURITY_SCHEME
         app.openapi_schema = document

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import types
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Generic, TypeVar, Union, get_args, get_origin
 
 from pydantic import (
@@ -142,8 +143,10 @@ def unstorable(value: object, path: str = "") -> tuple[str, str] | None:
 
 
 class Strict(BaseModel):
-    """Input models reject fields they do not know, so typos are errors, not silent no-ops, and
-    strings no database can store (NUL, lone surrogates), naming the field."""
+    """Input models reject fields they do not know, so typos are errors, not silent no-ops;
+    strings no database can store (NUL, lone surrogates), naming the field; and JSON values of
+    another type than the OpenAPI says, which pydantic's lax mode would convert: `false` for a
+    number, `0` for a date (the Unix epoch)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -155,10 +158,64 @@ class Strict(BaseModel):
             raise FieldError(*found)
         return data
 
+    @model_validator(mode="before")
+    @classmethod
+    def json_types(cls, data: object) -> object:
+        if isinstance(data, dict):
+            for name, kind in _value_kinds(cls).items():
+                value = data.get(name)
+                if value is not None and not _JSON_KINDS[kind](value):
+                    raise FieldError(name, f"must be {kind}, not {json.dumps(value)}")
+        return data
+
+
+_JSON_KINDS: dict[str, Callable[[object], bool]] = {
+    "a number": lambda value: isinstance(value, int | float) and not isinstance(value, bool),
+    "true or false": lambda value: isinstance(value, bool),
+    # a date object too: PATCH validates the stored row merged with the changes
+    "a date string (YYYY-MM-DD)": lambda value: isinstance(value, str | date),
+}
+_KINDS: dict[type[BaseModel], dict[str, str]] = {}
+
+
+def _value_kinds(model: type[BaseModel]) -> dict[str, str]:
+    """The fields of `model` that take a number, a boolean or a date, by name, with what their
+    JSON value must be (worked out once per model)."""
+    kinds = _KINDS.get(model)
+    if kinds is None:
+        kinds = {}
+        for name, info in model.model_fields.items():
+            found = _base_types(info.annotation)
+            if not found:
+                continue
+            if all(_is_number(t) for t in found):
+                kinds[name] = "a number"
+            elif found == {bool}:
+                kinds[name] = "true or false"
+            elif found <= {date, datetime}:
+                kinds[name] = "a date string (YYYY-MM-DD)"
+        _KINDS[model] = kinds
+    return kinds
+
+
+def _is_number(kind: Any) -> bool:
+    return isinstance(kind, type) and issubclass(kind, int | float) and kind is not bool
+
+
+def _base_types(annotation: Any) -> set[Any]:
+    """The types a field admits besides None, through `Annotated` and unions."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _base_types(get_args(annotation)[0])
+    if origin in (Union, types.UnionType):
+        return {found for arg in get_args(annotation) for found in _base_types(arg)}
+    return set() if annotation is type(None) else {annotation}
+
 
 def partial(create: type[BaseModel]) -> type[BaseModel]:
     """The PATCH body of a resource: `create`'s fields with their constraints, each optional
-    with a default of None (`null` clears a nullable field; which fields were sent is what counts).
+    (which fields were sent is what counts). `null` is accepted, and documented, only where the
+    field itself admits it: it clears a nullable field, and a required one cannot be cleared.
     Cross-field rules are left out: PATCH validates the merged row through `create` itself."""
     fields: dict[str, Any] = {}
     for name, info in create.model_fields.items():
@@ -167,10 +224,26 @@ def partial(create: type[BaseModel]) -> type[BaseModel]:
         constraints = [item for item in info.metadata if not isinstance(item, FieldInfoMetadata)]
         if constraints:
             annotation = Annotated[annotation, *constraints]
-        fields[name] = (annotation | None, Field(default=None, description=description_of(info)))
+        if _admits_none(info.annotation):
+            fields[name] = (annotation | None, Field(default=None, description=description_of(info)))
+        else:  # absent means unchanged; a `default: null` would contradict the type
+            fields[name] = (
+                annotation,
+                Field(default=None, description=description_of(info), json_schema_extra=_no_default),
+            )
     name = create.__name__.removesuffix("Create") + "Update"
     model: type[BaseModel] = create_model(name, __base__=Strict, __module__=create.__module__, **fields)
     return model
+
+
+def _no_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
+def _admits_none(annotation: Any) -> bool:
+    if get_origin(annotation) is Annotated:
+        return _admits_none(get_args(annotation)[0])
+    return annotation is None or type(None) in get_args(annotation)
 
 
 class ResourceOut(BaseModel):

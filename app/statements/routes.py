@@ -9,7 +9,7 @@ from app.core.errors import ValidationFailed
 from app.kit.crud import ResourceSpec
 from app.kit.deps import ReadAccess, SessionDep
 from app.kit.export import MEDIA_TYPES, ExportFormat, export_response
-from app.kit.items import READ_ERRORS, ItemRoutes, Sorting, add_item_routes
+from app.kit.items import READ_ERRORS, ItemRoutes, Sorting, add_item_routes, refuse_writes
 from app.statements.filter import StatementFilter, apply_statement_filter
 from app.statements.model import Statement, StatementMention
 from app.statements.read import STATEMENT_CSV, STATEMENTS, StatementSort, statement_sort_key
@@ -59,6 +59,9 @@ def export_statements(
         raise ValidationFailed("statements have no coordinates: use csv or ndjson", loc=["query", "format"])
     stmt = apply_statement_filter(session, STATEMENTS.select(), filters)
     return export_response(request, session, STATEMENT_CSV, format, stmt, statement_sort_key(sort))
+
+
+refuse_writes(exports)
 
 
 add_item_routes(

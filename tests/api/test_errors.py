@@ -148,3 +148,60 @@ def test_q_matches_case_insensitively_the_same_on_both_databases(client: TestCli
     assert ref_set(client, "/v1/events", {"q": "Straße"}) == {"e"}
     assert ref_set(client, "/v1/events", {"q": "STRAßE"}) == {"e"}
     assert ref_set(client, "/v1/events", {"q": "STRASSE"}) == set()
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("OPTIONS", "/v1/events", "GET, HEAD, POST"),
+        ("PUT", "/v1/events/1", "DELETE, GET, HEAD, PATCH"),
+        ("PUT", "/v1/sources/abc", "DELETE, GET, HEAD, PATCH"),
+        # a read-only path beside an item path is not taken for an id
+        ("PATCH", "/v1/events/export", "GET, HEAD"),
+        ("DELETE", "/v1/events/timeline", "GET, HEAD"),
+        ("POST", "/v1/statements/export", "GET, HEAD"),
+        ("POST", "/v1/events/1/claims", "GET, HEAD"),
+        ("DELETE", "/v1/changes", "GET, HEAD"),
+    ],
+)
+def test_405_allows_every_method_routed_at_the_path(
+    client: TestClient, method: str, path: str, allowed: str
+) -> None:
+    response = client.request(method, path)
+    assert_problem(response, 405)
+    assert response.headers["allow"] == allowed
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/v1/sources", {"name": "S", "kind": "ngo", "reliability": "B", "country": "BY", "ref": 1}, "ref"),
+        ("/v1/events", {"title": "E", "type": "other", "start_date": 0}, "start_date"),
+        (
+            "/v1/events",
+            {"title": "E", "type": "other", "start_date": "2025-01-01", "latitude": True, "longitude": 1},
+            "latitude",
+        ),
+        (
+            "/v1/events",
+            {"title": "E", "type": "other", "start_date": "2025-01-01", "fatalities_best": "12"},
+            "fatalities_best",
+        ),
+    ],
+)
+def test_json_values_of_another_type_are_not_converted(
+    client: TestClient, auth: dict[str, str], path: str, body: dict[str, Any], field: str
+) -> None:
+    """`0` is not a date, `true` not a number and `"12"` not a count, as the OpenAPI says;
+    pydantic's lax mode would have stored 1970-01-01, 1 and 12."""
+    response = client.post(path, json=body, headers=auth)
+    problem = assert_problem(response, 422)
+    assert problem["errors"][0]["loc"][:2] == ["body", field], problem
+
+
+def test_patch_cannot_null_a_required_field(client: TestClient, auth: dict[str, str]) -> None:
+    created = client.post("/v1/sources", json={"name": "Required", "kind": "ngo"}, headers=auth)
+    response = client.patch(created.headers["location"], json={"name": None}, headers=auth)
+    problem = assert_problem(response, 422)
+    assert problem["errors"][0]["loc"][:2] == ["body", "name"]
+    assert client.get(created.headers["location"]).json()["name"] == "Required"
