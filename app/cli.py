@@ -116,7 +116,16 @@ def serve(
         if prepare_embedded():
             typer.echo("embedded database created and filled with the demo data", err=True)
     # access_log off: the service logs each request itself (app.api.observability)
-    uvicorn.run("app.main:app", host=host, port=port, workers=workers, proxy_headers=True, access_log=False)
+    # the app and uvicorn believe X-Forwarded-For from the same peers (a .env file included)
+    uvicorn.run(
+        "app.main:app",
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        forwarded_allow_ips=get_settings().forwarded_allow_ips,
+        access_log=False,
+    )
 
 
 @keys_cli.command("create")

@@ -11,6 +11,7 @@ from app.api import health, observability
 from app.api.compression import CompressionMiddleware
 from app.api.middleware import BodyLimitMiddleware, HeadMiddleware, RequestIdMiddleware
 from app.api.observability import ObservabilityMiddleware
+from app.api.ratelimit import RateLimitMiddleware
 from app.core.config import get_settings
 from app.core.errors import install_error_handlers
 from app.datasets import routes as datasets
@@ -18,6 +19,7 @@ from app.events import dashboards
 from app.events import routes as events
 from app.feed import routes as feed
 from app.kit.openapi import install_openapi, operation_id
+from app.ratelimit.stores import make_store
 from app.sources import routes as sources
 from app.statements import routes as statements
 
@@ -69,6 +71,20 @@ def create_app() -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(HeadMiddleware)
     app.add_middleware(CompressionMiddleware, **settings.compression_options)
+    if settings.rate_limited:
+        # inside CORS, so that a browser may read a 429 and its Retry-After; inside the request
+        # id and the metrics, so that a 429 carries an id and is counted and logged
+        app.add_middleware(
+            RateLimitMiddleware,
+            store=make_store(
+                settings.rate_limit_store_kind,
+                database_url=settings.database_url,
+                redis_url=settings.redis_url,
+            ),
+            requests_per_window=settings.rate_limit_per_minute,
+            auth_failures_per_window=settings.auth_failures_per_minute,
+            forwarded_allow_ips=settings.forwarded_allow_ips,
+        )
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origin_list,
@@ -88,6 +104,8 @@ def create_app() -> FastAPI:
             "Content-Disposition",
             "WWW-Authenticate",
             "Retry-After",
+            "RateLimit",
+            "RateLimit-Policy",
         ],
         max_age=600,
     )

@@ -4,6 +4,7 @@ from app.actors.model import Actor, ActorAlias
 from app.auth.model import ApiKey
 from app.events.model import Citation, Event, EventActor
 from app.feed.model import Change
+from app.ratelimit.model import RateLimitWindow
 from app.sources.model import Document, Source
 from app.statements.model import Statement, StatementMention
 
@@ -16,6 +17,7 @@ __all__ = [
     "Document",
     "Event",
     "EventActor",
+    "RateLimitWindow",
     "Source",
     "Statement",
     "StatementMention",

@@ -123,7 +123,8 @@ def run_serve(events: int, backend: str, port: int = 8765) -> None:
     engine.dispose()
     if count != events:
         run_import(events, backend)
-    env = {**os.environ, "DATABASE_URL": url}
+    # the load generator is one client address: the rate limits would answer it with 429s
+    env = {**os.environ, "DATABASE_URL": url, "RATE_LIMIT_PER_MINUTE": "0", "AUTH_FAILURES_PER_MINUTE": "0"}
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "app.main:app", "--port", str(port), "--log-level", "warning"],
         cwd=ROOT,

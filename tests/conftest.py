@@ -76,8 +76,21 @@ def database_url(
     else:
         url = request.getfixturevalue("pg_migrated")
     monkeypatch.setenv("DATABASE_URL", url)
-    for name in ("READS_REQUIRE_KEY", "CORS_ORIGINS", "CACHE_MAX_AGE", "MAX_BODY_BYTES", "LOG_FORMAT"):
+    for name in (
+        "READS_REQUIRE_KEY",
+        "CORS_ORIGINS",
+        "CACHE_MAX_AGE",
+        "MAX_BODY_BYTES",
+        "LOG_FORMAT",
+        "RATE_LIMIT_STORE",
+        "REDIS_URL",
+        "FORWARDED_ALLOW_IPS",
+    ):
         monkeypatch.delenv(name, raising=False)
+    # one TestClient address makes every request of the suite: the rate-limit tests turn the
+    # limits on for themselves
+    monkeypatch.setenv("RATE_LIMIT_PER_MINUTE", "0")
+    monkeypatch.setenv("AUTH_FAILURES_PER_MINUTE", "0")
     _reset_caches()
     if request.param == "postgresql":
         _truncate_pg(url)

@@ -79,7 +79,8 @@ def _free_port() -> int:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     """The service on the demo data, with a write key."""
     home = tmp_path_factory.mktemp("server")
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{home / 'api.db'}"}
+    limits_off = {"RATE_LIMIT_PER_MINUTE": "0", "AUTH_FAILURES_PER_MINUTE": "0"}
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{home / 'api.db'}", **limits_off}
 
     def cli(*args: str) -> str:
         done = subprocess.run(

@@ -16,6 +16,7 @@ LAYER = {
     "db": 1,
     "auth": 2,
     "feed": 2,
+    "ratelimit": 2,
     "kit": 3,
     "actors": 4,
     "sources": 4,

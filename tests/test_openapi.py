@@ -150,3 +150,23 @@ def test_browsers_may_read_the_challenge_and_retry_headers(client: TestClient) -
     response = client.get("/v1/events", headers={"Origin": "http://localhost:3000"})
     exposed = {h.strip().lower() for h in response.headers["access-control-expose-headers"].split(",")}
     assert {"www-authenticate", "retry-after", "etag", "link", "x-request-id"} <= exposed
+
+
+def test_rate_limits_are_documented_on_every_v1_operation_and_not_on_the_probes() -> None:
+    for method, path, operation in OPERATIONS:
+        responses = operation["responses"]
+        if not path.startswith("/v1"):
+            assert "429" not in responses, f"{method} {path}"
+            continue
+        too_many = responses["429"]
+        assert "application/problem+json" in too_many["content"], f"{method} {path}"
+        assert {"Retry-After", "RateLimit", "RateLimit-Policy", "X-Request-ID"} <= set(too_many["headers"])
+        for status, response in responses.items():
+            where = f"{status} of {method} {path}"
+            assert {"RateLimit", "RateLimit-Policy"} <= set(response["headers"]), where
+
+
+def test_browsers_may_read_the_rate_limit_headers(client: TestClient) -> None:
+    response = client.get("/v1/events", headers={"Origin": "http://localhost:3000"})
+    exposed = {h.strip().lower() for h in response.headers["access-control-expose-headers"].split(",")}
+    assert {"ratelimit", "ratelimit-policy"} <= exposed

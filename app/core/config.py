@@ -1,9 +1,11 @@
 """Settings from environment variables (and an optional `.env` file)."""
 
+from __future__ import annotations
+
 from functools import lru_cache
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///./data/conflict-events.db"
@@ -24,6 +26,13 @@ class Settings(BaseSettings):
     gzip_level: int = Field(default=3, ge=1, le=9)
     gzip_stream_level: int = Field(default=1, ge=1, le=9)
     log_format: Literal["plain", "json"] = "plain"
+    # rate limits (app.api.ratelimit): 0 turns a limit off
+    rate_limit_per_minute: int = Field(default=600, ge=0)
+    auth_failures_per_minute: int = Field(default=30, ge=0)
+    rate_limit_store: Literal["auto", "redis", "database", "memory"] = "auto"
+    redis_url: str | None = None
+    # the peers whose X-Forwarded-For is believed (uvicorn reads the same variable, same default)
+    forwarded_allow_ips: str = "127.0.0.1"
 
     @property
     def cors_origin_list(self) -> list[str]:
@@ -38,6 +47,26 @@ class Settings(BaseSettings):
             "level": self.gzip_level,
             "stream_level": self.gzip_stream_level,
         }
+
+    @property
+    def rate_limited(self) -> bool:
+        return bool(self.rate_limit_per_minute or self.auth_failures_per_minute)
+
+    @property
+    def rate_limit_store_kind(self) -> Literal["redis", "database", "memory"]:
+        """`auto`: Redis when REDIS_URL is set, else PostgreSQL, else this process's memory
+        (SQLite is usually one process; `RATE_LIMIT_STORE=database` shares it between several)."""
+        if self.rate_limit_store != "auto":
+            return self.rate_limit_store
+        if self.redis_url:
+            return "redis"
+        return "database" if self.database_url.startswith("postgresql") else "memory"
+
+    @model_validator(mode="after")
+    def _redis_store_needs_its_url(self) -> Settings:
+        if self.rate_limit_store == "redis" and not self.redis_url:
+            raise ValueError("RATE_LIMIT_STORE=redis needs REDIS_URL")
+        return self
 
     @property
     def is_embedded_default(self) -> bool:

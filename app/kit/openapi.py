@@ -43,6 +43,23 @@ RETRY_AFTER = {
     "schema": {"type": "integer"},
 }
 
+RATE_LIMIT = _header(
+    "What is left of each quota in the current window (draft-ietf-httpapi-ratelimit-headers-10), "
+    'e.g. `"default";r=599;t=42, "auth-failures";r=30;t=42`: `r` requests (or failed '
+    "authentications) remain, and the window ends in `t` seconds. Absent when the server turns "
+    "its limits off."
+)
+RATE_LIMIT_POLICY = _header(
+    'The quotas that apply, e.g. `"default";q=600;w=60, "auth-failures";q=30;w=60`: `default` is '
+    "`q` requests per `w` seconds per API key (per client address without one), `auth-failures` "
+    "`q` answers of 401 per client address."
+)
+# on every answer of /v1: declared once under components/headers, referred to from each answer
+RATE_LIMIT_REFS = {
+    name: {"$ref": f"#/components/headers/{name}"} for name in ("RateLimit", "RateLimit-Policy")
+}
+TOO_MANY_REQUESTS = "Over a rate limit (`type` ends in `rate-limited` or `too-many-auth-failures`)"
+
 
 def _request_header(name: str, description: str) -> dict[str, Any]:
     return {
@@ -111,6 +128,26 @@ def _headers(path: str, method: str, operation: dict[str, Any]) -> None:
         response.setdefault("headers", {})["X-Request-ID"] = REQUEST_ID
 
 
+def _rate_limits(path: str, operation: dict[str, Any]) -> None:
+    """Every `/v1` answer carries the RateLimit fields, and any `/v1` request may get a 429
+    (the operational routes are not limited)."""
+    if not path.startswith("/v1/"):
+        return
+    responses: dict[str, Any] = operation["responses"]
+    for response in responses.values():
+        response["headers"] = {**response["headers"], **RATE_LIMIT_REFS}
+    too_many = {
+        "description": TOO_MANY_REQUESTS,
+        "content": {"application/problem+json": {"schema": PROBLEM}},
+        "headers": {"Retry-After": RETRY_AFTER, **RATE_LIMIT_REFS, "X-Request-ID": REQUEST_ID},
+    }
+    # in the order of the status codes, as the others are
+    ordered = list(responses.items())
+    at = next((i for i, (code, _) in enumerate(ordered) if code.isdigit() and int(code) > 429), len(ordered))
+    ordered.insert(at, ("429", too_many))
+    operation["responses"] = dict(ordered)
+
+
 def _security(path: str, method: str, operation: dict[str, Any]) -> None:
     """Writes need a key; reads take one optionally (`{}`: no key is also accepted)."""
     if not path.startswith("/v1/"):
@@ -159,10 +196,12 @@ def install_openapi(app: FastAPI) -> None:
             for method, operation in operations.items():
                 _errors_as_problems(operation["responses"])
                 _headers(path, method, operation)
+                _rate_limits(path, operation)
                 _security(path, method, operation)
         _links(document)
         components = document.setdefault("components", {})
         components.setdefault("securitySchemes", {})[KEY_SCHEME] = SECURITY_SCHEME
+        components["headers"] = {"RateLimit": RATE_LIMIT, "RateLimit-Policy": RATE_LIMIT_POLICY}
         app.openapi_schema = document
         return document
 
