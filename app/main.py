@@ -9,7 +9,7 @@ from starlette.middleware.cors import CORSMiddleware
 from app.actors import routes as actors
 from app.api import health, observability
 from app.api.compression import CompressionMiddleware
-from app.api.middleware import BodyLimitMiddleware, HeadMiddleware, RequestIdMiddleware
+from app.api.middleware import BodyLimitMiddleware, HeadMiddleware, HostMiddleware, RequestIdMiddleware
 from app.api.observability import ObservabilityMiddleware
 from app.core.config import get_settings
 from app.core.errors import install_error_handlers
@@ -91,6 +91,7 @@ def create_app() -> FastAPI:
         ],
         max_age=600,
     )
+    app.add_middleware(HostMiddleware, allowed_hosts=settings.allowed_host_list)
     app.add_middleware(RequestIdMiddleware)
     # outermost: counts and logs every answer, the ones the middleware inside gives too
     app.add_middleware(ObservabilityMiddleware, json_logs=settings.log_format == "json")

@@ -76,7 +76,16 @@ def database_url(
     else:
         url = request.getfixturevalue("pg_migrated")
     monkeypatch.setenv("DATABASE_URL", url)
-    for name in ("READS_REQUIRE_KEY", "CORS_ORIGINS", "CACHE_MAX_AGE", "MAX_BODY_BYTES", "LOG_FORMAT"):
+    for name in (
+        "READS_REQUIRE_KEY",
+        "CORS_ORIGINS",
+        "CACHE_MAX_AGE",
+        "MAX_BODY_BYTES",
+        "LOG_FORMAT",
+        "PUBLIC_URL",
+        "ALLOWED_HOSTS",
+        "BODY_TIMEOUT",
+    ):
         monkeypatch.delenv(name, raising=False)
     _reset_caches()
     if request.param == "postgresql":

@@ -1,4 +1,4 @@
-"""ASGI middleware: request ids and the request body limit."""
+"""ASGI middleware: request ids, the Host header, the request body limit and its timeout."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.errors import problem
-from app.kit.responses import HEAD_REQUEST
+from app.kit.responses import HEAD_REQUEST, app_path, service_url
 
 REQUEST_ID = "x-request-id"
 SAFE_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,200}$")
@@ -46,6 +46,71 @@ class RequestIdMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_id)
+
+
+# Answered whatever the Host: load balancers and scrapers call them by address.
+HOST_EXEMPT = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
+def host_name(header: str) -> str:
+    """The host of a Host header without its port, lower-cased (`[::1]:8000` → `[::1]`)."""
+    header = header.strip().lower()
+    if header.startswith("["):
+        return header[: header.find("]") + 1] if "]" in header else header
+    return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
+
+
+def host_allowed(host: str, allowed: list[str]) -> bool:
+    return any(host == entry or (entry.startswith("*.") and host.endswith(entry[1:])) for entry in allowed)
+
+
+class HostMiddleware:
+    """The Host header goes no further than here.
+
+    With ALLOWED_HOSTS set, a request for any other host is a 400. And a `Location` the
+    framework itself builds from the Host header (Starlette's trailing-slash redirect, which
+    copies the client's Host into an absolute URL) is rewritten to the service's own URL
+    (`service_url`), as the resources' `Location` and `Link` already are."""
+
+    def __init__(self, app: ASGIApp, allowed_hosts: list[str]) -> None:
+        self.app = app
+        self.allowed = [host_name(entry) if not entry.startswith("*.") else entry for entry in allowed_hosts]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        host = dict(scope["headers"]).get(b"host", b"").decode("latin-1")
+        refused = self.allowed and not host_allowed(host_name(host), self.allowed)
+        if refused and app_path(scope) not in HOST_EXEMPT:
+            shown = host if host.isprintable() and len(host) <= 100 else "that host"
+            response = problem(
+                400, f"this server does not serve the host {shown!r} (see ALLOWED_HOSTS)", kind="invalid-host"
+            )
+            await response(scope, receive, send)
+            return
+        origin = f"{scope.get('scheme', 'http')}://{host}".lower().encode("latin-1")
+
+        async def send_own_location(message: Message) -> None:
+            if message["type"] == "http.response.start" and host:
+                message["headers"] = [
+                    (name, self._rewrite(scope, value, origin) if name.lower() == b"location" else value)
+                    for name, value in message.get("headers", [])
+                ]
+            await send(message)
+
+        await self.app(scope, receive, send_own_location)
+
+    @staticmethod
+    def _rewrite(scope: Scope, location: bytes, origin: bytes) -> bytes:
+        own = location.lower().startswith(origin) and location[len(origin) : len(origin) + 1] in (b"/", b"")
+        if not own:
+            return location
+        rest = location[len(origin) :].decode("latin-1") or "/"
+        path, _, query = rest.partition("?")
+        root = scope.get("root_path", "")
+        inner = path[len(root) :] if root and path.startswith(root) else path
+        return service_url(scope, inner, query).encode("latin-1")
 
 
 class BodyLimitMiddleware:

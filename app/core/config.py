@@ -2,8 +2,9 @@
 
 from functools import lru_cache
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///./data/conflict-events.db"
@@ -24,10 +25,31 @@ class Settings(BaseSettings):
     gzip_level: int = Field(default=3, ge=1, le=9)
     gzip_stream_level: int = Field(default=1, ge=1, le=9)
     log_format: Literal["plain", "json"] = "plain"
+    # Links and Location headers: absolute on this URL (which may carry a path prefix), or
+    # relative references when it is empty; never built from the request's Host header.
+    public_url: str = ""
+    # Host header values served (comma-separated; `*.example.org` matches any subdomain);
+    # empty: any host. /healthz, /readyz and /metrics answer whatever the Host.
+    allowed_hosts: str = ""
+
+    @field_validator("public_url")
+    @classmethod
+    def _absolute_http_url(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            return ""
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+            raise ValueError("PUBLIC_URL must be an absolute http(s) URL without query or fragment")
+        return value.rstrip("/")
 
     @property
     def cors_origin_list(self) -> list[str]:
         return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
+
+    @property
+    def allowed_host_list(self) -> list[str]:
+        return [host.strip().lower() for host in self.allowed_hosts.split(",") if host.strip()]
 
     @property
     def compression_options(self) -> dict[str, Any]:
