@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
-
-from app.kit.schemas import Timestamp
 
 
 class ChangeOut(BaseModel):
@@ -19,7 +18,7 @@ class ChangeOut(BaseModel):
     op: Literal["upsert", "delete"] = Field(
         description="`upsert`: created or changed; `delete`: a tombstone."
     )
-    changed_at: Timestamp = Field(description="When the writing transaction recorded it (RFC 3339, UTC).")
+    changed_at: datetime = Field(description="When the writing transaction recorded it (RFC 3339, UTC).")
     key: str | None = Field(
         default=None,
         description="Who made it: the name of the API key, `cli:load`, `cli:demo` or `cli:import`; null "
