@@ -107,16 +107,30 @@ def serve(
     port: Annotated[int, typer.Option(envvar="PORT", help="Port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
 ) -> None:
-    """Run the API; the embedded database is created, migrated and filled on first start."""
+    """Run the API; the embedded database is created, migrated and filled on first start.
+    uvicorn's limits come from the settings HTTP_IMPLEMENTATION, LIMIT_CONCURRENCY,
+    TIMEOUT_KEEP_ALIVE and H11_MAX_INCOMPLETE_EVENT_SIZE (see the README's Security and limits)."""
     import uvicorn
 
-    if get_settings().is_embedded_default:
+    settings = get_settings()
+    if settings.is_embedded_default:
         from app.datasets.demo import prepare_embedded
 
         if prepare_embedded():
             typer.echo("embedded database created and filled with the demo data", err=True)
     # access_log off: the service logs each request itself (app.api.observability)
-    uvicorn.run("app.main:app", host=host, port=port, workers=workers, proxy_headers=True, access_log=False)
+    uvicorn.run(
+        "app.main:app",
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        access_log=False,
+        http=settings.http_implementation,
+        limit_concurrency=settings.limit_concurrency,
+        timeout_keep_alive=settings.timeout_keep_alive,
+        h11_max_incomplete_event_size=settings.h11_max_incomplete_event_size,
+    )
 
 
 @keys_cli.command("create")

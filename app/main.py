@@ -12,6 +12,7 @@ from app.api.compression import CompressionMiddleware
 from app.api.docs import install_docs
 from app.api.middleware import (
     BodyLimitMiddleware,
+    BodyTimeoutMiddleware,
     HeadMiddleware,
     HostMiddleware,
     RequestIdMiddleware,
@@ -78,6 +79,7 @@ def create_app() -> FastAPI:
     ):
         app.include_router(router)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyTimeoutMiddleware, timeout=settings.body_timeout)
     app.add_middleware(HeadMiddleware)
     app.add_middleware(CompressionMiddleware, **settings.compression_options)
     app.add_middleware(

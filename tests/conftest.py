@@ -85,6 +85,10 @@ def database_url(
         "PUBLIC_URL",
         "ALLOWED_HOSTS",
         "BODY_TIMEOUT",
+        "HTTP_IMPLEMENTATION",
+        "LIMIT_CONCURRENCY",
+        "TIMEOUT_KEEP_ALIVE",
+        "H11_MAX_INCOMPLETE_EVENT_SIZE",
     ):
         monkeypatch.delenv(name, raising=False)
     _reset_caches()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 
@@ -177,6 +178,69 @@ class BodyLimitMiddleware:
             return message
 
         await self.app(scope, limited_receive, send)
+
+
+class BodyTimeout(HTTPException):
+    """The body did not arrive in time; the answer asks the server to close the connection."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(
+            408,
+            f"the request body did not arrive within {seconds:g} seconds",
+            headers={"Connection": "close"},
+        )
+
+
+class BodyTimeoutMiddleware:
+    """408 problem+json, and the connection closed, when a request body has not arrived whole
+    `timeout` seconds after the app first asks for it.
+
+    One deadline for the whole body, not an idle limit per chunk: a client trickling a byte a
+    second would satisfy any per-chunk limit and still hold the connection (and a worker's
+    memory) for as long as it likes. The clock starts at the first read, so time the app spends
+    before reading (a key lookup) is not charged to the client. A proxy that buffers bodies
+    (nginx does by default, see deploy/nginx.conf) hands them over at once, so behind one the
+    deadline only bites when the proxy itself is slow."""
+
+    def __init__(self, app: ASGIApp, timeout: float) -> None:
+        self.app = app
+        self.timeout = timeout
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        deadline: float | None = None
+        complete = False
+        started = False
+
+        async def timed_receive() -> Message:
+            nonlocal deadline, complete
+            if complete:  # after the body only a disconnect can come, whenever it comes
+                return await receive()
+            if deadline is None:
+                deadline = asyncio.get_running_loop().time() + self.timeout
+            try:
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
+            except TimeoutError:
+                raise BodyTimeout(self.timeout) from None
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                complete = True
+            return message
+
+        async def watched_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, timed_receive, watched_send)
+        except BodyTimeout as exc:  # raised where no exception handler answers it
+            if started:
+                raise
+            response = problem(408, str(exc.detail), headers={"Connection": "close"})
+            await response(scope, receive, send)
 
 
 class HeadMiddleware:

@@ -31,6 +31,19 @@ class Settings(BaseSettings):
     # Host header values served (comma-separated; `*.example.org` matches any subdomain);
     # empty: any host. /healthz, /readyz and /metrics answer whatever the Host.
     allowed_hosts: str = ""
+    # A request body must have arrived whole this many seconds after the app first reads it
+    # (one deadline for the whole body, not an idle time per chunk): otherwise 408, and the
+    # connection closes.
+    body_timeout: float = Field(default=30, gt=0)
+    # uvicorn's limits, applied by `conflict-events serve` (and so by the container): more
+    # connections and tasks at once than `limit_concurrency` per worker get a 503; an idle
+    # keep-alive connection closes after `timeout_keep_alive` seconds; with the h11 HTTP
+    # implementation, request line and headers may not exceed `h11_max_incomplete_event_size`.
+    # `auto` is httptools (installed with uvicorn[standard]), which bounds no header size
+    http_implementation: Literal["auto", "h11", "httptools"] = "auto"
+    limit_concurrency: int = Field(default=1000, ge=1)
+    timeout_keep_alive: int = Field(default=5, ge=1)
+    h11_max_incomplete_event_size: int = Field(default=16_384, ge=1024)
 
     @field_validator("public_url")
     @classmethod
