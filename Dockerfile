@@ -21,4 +21,7 @@ USER 10001:10001
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('PORT', '8000'))"]
 
+# `serve` applies uvicorn's limits from the environment: HTTP_IMPLEMENTATION, LIMIT_CONCURRENCY,
+# TIMEOUT_KEEP_ALIVE, H11_MAX_INCOMPLETE_EVENT_SIZE (and the app's BODY_TIMEOUT, MAX_BODY_BYTES);
+# see the README's "Security and limits". Put a proxy such as deploy/nginx.conf in front.
 CMD ["sh", "-c", "exec conflict-events serve --host 0.0.0.0 --port \"$PORT\""]

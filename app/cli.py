@@ -82,7 +82,7 @@ def load(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, reada
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise _fail(f"{file} is not a JSON file: {exc}") from None
     try:
-        with transaction() as session:
+        with transaction(author="cli:load") as session:
             report = load_dataset(session, dataset)
     except DatasetError as exc:
         raise _fail(f"{file}: {exc}; nothing was loaded") from None
@@ -107,10 +107,13 @@ def serve(
     port: Annotated[int, typer.Option(envvar="PORT", help="Port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
 ) -> None:
-    """Run the API; the embedded database is created, migrated and filled on first start."""
+    """Run the API; the embedded database is created, migrated and filled on first start.
+    uvicorn's limits come from the settings HTTP_IMPLEMENTATION, LIMIT_CONCURRENCY,
+    TIMEOUT_KEEP_ALIVE and H11_MAX_INCOMPLETE_EVENT_SIZE (see the README's Security and limits)."""
     import uvicorn
 
-    if get_settings().is_embedded_default:
+    settings = get_settings()
+    if settings.is_embedded_default:
         from app.datasets.demo import prepare_embedded
 
         if prepare_embedded():
@@ -123,8 +126,12 @@ def serve(
         port=port,
         workers=workers,
         proxy_headers=True,
-        forwarded_allow_ips=get_settings().forwarded_allow_ips,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
         access_log=False,
+        http=settings.http_implementation,
+        limit_concurrency=settings.limit_concurrency,
+        timeout_keep_alive=settings.timeout_keep_alive,
+        h11_max_incomplete_event_size=settings.h11_max_incomplete_event_size,
     )
 
 
@@ -132,33 +139,52 @@ def serve(
 def keys_create(
     name: str,
     scope: Annotated[KeyScope, typer.Option(help="read or write")] = KeyScope.read,
+    expires: Annotated[
+        str | None,
+        typer.Option(
+            help="When the key stops working: a duration (12h, 90d, 2w) or an RFC 3339 timestamp "
+            "(2027-01-01T00:00:00Z). Default: never."
+        ),
+    ] = None,
 ) -> None:
     """Create a key; it is printed once, alone on the last line, and stored only as a hash."""
-    from app.auth.keys import create_key
+    from app.auth.keys import create_key, parse_expiry
     from app.db.session import transaction
+    from app.kit.schemas import rfc3339
 
     try:
+        expires_at = parse_expiry(expires) if expires is not None else None
+    except ValueError as exc:
+        raise _fail(f"{exc} (see: conflict-events keys create --help)", code=2) from None
+    try:
         with transaction() as session:
-            key = create_key(session, name, scope)
+            key = create_key(session, name, scope, expires_at)
     except APIError as exc:
         raise _fail(exc.detail) from None
-    typer.echo(f"created {scope.value} key {name!r}; store it now, it cannot be shown again:")
+    until = f", expiring {rfc3339(expires_at)}" if expires_at else ""
+    typer.echo(f"created {scope.value} key {name!r}{until}; store it now, it cannot be shown again:")
     typer.echo(key)
 
 
 @keys_cli.command("list")
 def keys_list() -> None:
-    """Names, scopes and dates of the keys (never the keys themselves)."""
+    """Names, scopes and dates of the keys (never the keys themselves); an expiry in the past
+    is marked `(expired)`."""
     from app.auth.keys import list_keys
+    from app.db.base import utcnow
     from app.db.session import session_factory
     from app.kit.schemas import rfc3339
 
     with session_factory()() as session:
         rows = list_keys(session)
-    typer.echo(f"{'name':<30} {'scope':<6} {'created':<28} revoked")
+    now = utcnow()
+    typer.echo(f"{'name':<30} {'scope':<6} {'created':<28} {'expires':<38} revoked")
     for row in rows:
         revoked = rfc3339(row.revoked_at) if row.revoked_at else "-"
-        typer.echo(f"{row.name:<30} {row.scope:<6} {rfc3339(row.created_at):<28} {revoked}")
+        expires = "-"
+        if row.expires_at is not None:
+            expires = rfc3339(row.expires_at) + (" (expired)" if row.expires_at <= now else "")
+        typer.echo(f"{row.name:<30} {row.scope:<6} {rfc3339(row.created_at):<28} {expires:<38} {revoked}")
 
 
 @keys_cli.command("revoke")
@@ -231,7 +257,7 @@ def run_ucdp_import(
     from app.importers import ucdp_ged
 
     err = Console(stderr=True, highlight=False)
-    factory = session_factory(write=True)
+    factory = session_factory(write=True, author="cli:import")
     report_metric = _import_metrics(path, metrics_port) if metrics_port is not None else None
 
     def show(bar: Progress, task: TaskID, done: int) -> None:

@@ -9,7 +9,15 @@ from starlette.middleware.cors import CORSMiddleware
 from app.actors import routes as actors
 from app.api import health, observability
 from app.api.compression import CompressionMiddleware
-from app.api.middleware import BodyLimitMiddleware, HeadMiddleware, RequestIdMiddleware
+from app.api.docs import install_docs
+from app.api.middleware import (
+    BodyLimitMiddleware,
+    BodyTimeoutMiddleware,
+    HeadMiddleware,
+    HostMiddleware,
+    RequestIdMiddleware,
+    SecurityHeadersMiddleware,
+)
 from app.api.observability import ObservabilityMiddleware
 from app.api.ratelimit import RateLimitMiddleware
 from app.core.config import get_settings
@@ -36,8 +44,11 @@ Errors are `application/problem+json` (RFC 9457). Lists use keyset pagination: f
 
 def create_app() -> FastAPI:
     settings = get_settings()
-    # Swagger UI and ReDoc from the package's own copies: /docs works with no network
+    # Swagger UI's and ReDoc's files from the package's own copies: /docs works with no network;
+    # the pages themselves, with their Content-Security-Policy, come from app.api.docs
     app = FastAPIOffline(
+        docs_url=None,
+        redoc_url=None,
         title="Conflict Events API",
         version="0.1.0",
         description=DESCRIPTION,
@@ -53,6 +64,7 @@ def create_app() -> FastAPI:
         generate_unique_id_function=operation_id,
     )
     install_openapi(app)
+    install_docs(app)
     install_error_handlers(app)
     # dashboards and exports first, so that `/v1/events/timeline` is not read as an event id
     for router in (
@@ -69,6 +81,7 @@ def create_app() -> FastAPI:
     ):
         app.include_router(router)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyTimeoutMiddleware, timeout=settings.body_timeout)
     app.add_middleware(HeadMiddleware)
     app.add_middleware(CompressionMiddleware, **settings.compression_options)
     if settings.rate_limited:
@@ -109,7 +122,9 @@ def create_app() -> FastAPI:
         ],
         max_age=600,
     )
+    app.add_middleware(HostMiddleware, allowed_hosts=settings.allowed_host_list)
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware)
     # outermost: counts and logs every answer, the ones the middleware inside gives too
     app.add_middleware(ObservabilityMiddleware, json_logs=settings.log_format == "json")
     observability.configure_logging(settings.log_format == "json")

@@ -85,6 +85,13 @@ def database_url(
         "RATE_LIMIT_STORE",
         "REDIS_URL",
         "FORWARDED_ALLOW_IPS",
+        "PUBLIC_URL",
+        "ALLOWED_HOSTS",
+        "BODY_TIMEOUT",
+        "HTTP_IMPLEMENTATION",
+        "LIMIT_CONCURRENCY",
+        "TIMEOUT_KEEP_ALIVE",
+        "H11_MAX_INCOMPLETE_EVENT_SIZE",
     ):
         monkeypatch.delenv(name, raising=False)
     # one TestClient address makes every request of the suite: the rate-limit tests turn the

@@ -35,7 +35,6 @@ UNDOCUMENTED_200 = {
     "/healthz",
     "/readyz",
     "/metrics",
-    "/v1/changes",
     "/v1/events/export",
     "/v1/statements/export",
 }

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from fastapi import Request
@@ -21,18 +22,52 @@ from app.db.session import session_factory
 
 KEY_PREFIX = "ce_"
 CHALLENGE = {"WWW-Authenticate": "Bearer"}
+# Changes made by the command line are recorded as `cli:<command>`; no key may look like one.
+RESERVED_PREFIX = "cli:"
+DURATION = re.compile(r"^(\d{1,5})([hdw])$")
+DURATION_UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
 
 
 def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def create_key(session: Session, name: str, scope: KeyScope) -> str:
+def parse_expiry(text: str, now: datetime | None = None) -> datetime:
+    """When a key made now should expire: a duration (`12h`, `90d`, `2w`) or an RFC 3339
+    timestamp with its offset (`2027-01-01T00:00:00Z`); a bare date is midnight UTC. It must lie
+    in the future."""
+    now = now or utcnow()
+    text = text.strip()
+    duration = DURATION.match(text)
+    if duration:
+        expires = now + int(duration[1]) * DURATION_UNITS[duration[2]]
+    else:
+        try:
+            expires = datetime.fromisoformat(text)
+        except ValueError:
+            raise ValueError(
+                f"--expires {text!r} is neither a duration (12h, 90d, 2w) nor a timestamp "
+                "(2027-01-01T00:00:00Z)"
+            ) from None
+        if "T" not in text.upper() and " " not in text:
+            expires = expires.replace(tzinfo=UTC)
+        elif expires.tzinfo is None:
+            raise ValueError(f"--expires {text!r} needs a UTC offset (Z or +01:00)")
+    if expires <= now:
+        raise ValueError(f"--expires {text!r} is not in the future")
+    return expires.astimezone(UTC)
+
+
+def create_key(session: Session, name: str, scope: KeyScope, expires_at: datetime | None = None) -> str:
     """Make a key; the caller shows it once, only its hash is kept."""
+    if name.lower().startswith(RESERVED_PREFIX):
+        raise Conflict(
+            f"key names may not begin with {RESERVED_PREFIX!r}: the command line records itself so"
+        )
     if session.scalar(sa.select(col(ApiKey.id)).where(col(ApiKey.name) == name)) is not None:
         raise Conflict(f"a key named {name!r} already exists")
     key = KEY_PREFIX + secrets.token_urlsafe(32)
-    session.add(ApiKey(name=name, scope=scope.value, key_hash=hash_key(key)))
+    session.add(ApiKey(name=name, scope=scope.value, key_hash=hash_key(key), expires_at=expires_at))
     session.flush()
     return key
 
@@ -61,24 +96,35 @@ def _bearer(request: Request) -> str | None:
 
 
 def live_key(token: str) -> tuple[str, str] | None:
-    """The name and scope of a live key, or None. Lookup is by hash, then compared in constant
-    time."""
+    """The name and scope of a live key, or None; an expired key raises Unauthorized. Lookup
+    is by the key's SHA-256, then the stored hash is compared in constant time: the time taken
+    depends on the hash of what was sent, never on how much of a real key it matches."""
     digest = hash_key(token)
     with session_factory()() as session:
         row = session.execute(
             sa.select(
-                col(ApiKey.name), col(ApiKey.key_hash), col(ApiKey.scope), col(ApiKey.revoked_at)
+                col(ApiKey.name),
+                col(ApiKey.key_hash),
+                col(ApiKey.scope),
+                col(ApiKey.revoked_at),
+                col(ApiKey.expires_at),
             ).where(col(ApiKey.key_hash) == digest)
         ).first()
     if row is None or row.revoked_at is not None:
         return None
     if not hmac.compare_digest(row.key_hash, digest):
         return None
+    if row.expires_at is not None and row.expires_at <= utcnow():
+        raise Unauthorized("expired API key", headers=CHALLENGE)
     return str(row.name), str(row.scope)
 
 
 def _authenticate(request: Request) -> str:
-    """The scope of the request's key; its name goes on the request for the request log."""
+    """The scope of the request's key; its name goes on the request for the request log and
+    the change feed, both on the request for a second check to reuse."""
+    cached: str | None = getattr(request.state, "key_scope", None)
+    if cached is not None:
+        return cached
     token = _bearer(request)
     if token is None:
         raise Unauthorized("this request needs an API key: Authorization: Bearer <key>", headers=CHALLENGE)
@@ -87,7 +133,16 @@ def _authenticate(request: Request) -> str:
         raise Unauthorized("unknown or revoked API key", headers=CHALLENGE)
     name, scope = found
     request.state.key_name = name
+    request.state.key_scope = scope
     return scope
+
+
+def sent_key_scope(request: Request) -> str | None:
+    """The scope of the key the request sent, None when it sent none; a bad key is a 401
+    (also where reads need no key: a client that sends one expects it to count)."""
+    if request.headers.get("authorization") is None:
+        return None
+    return _authenticate(request)
 
 
 def require_read(request: Request) -> None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///./data/conflict-events.db"
@@ -33,10 +34,44 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     # the peers whose X-Forwarded-For is believed (uvicorn reads the same variable, same default)
     forwarded_allow_ips: str = "127.0.0.1"
+    # Links and Location headers: absolute on this URL (which may carry a path prefix), or
+    # relative references when it is empty; never built from the request's Host header.
+    public_url: str = ""
+    # Host header values served (comma-separated; `*.example.org` matches any subdomain);
+    # empty: any host. /healthz, /readyz and /metrics answer whatever the Host.
+    allowed_hosts: str = ""
+    # A request body must have arrived whole this many seconds after the app first reads it
+    # (one deadline for the whole body, not an idle time per chunk): otherwise 408, and the
+    # connection closes.
+    body_timeout: float = Field(default=30, gt=0)
+    # uvicorn's limits, applied by `conflict-events serve` (and so by the container): more
+    # connections and tasks at once than `limit_concurrency` per worker get a 503; an idle
+    # keep-alive connection closes after `timeout_keep_alive` seconds; with the h11 HTTP
+    # implementation, request line and headers may not exceed `h11_max_incomplete_event_size`.
+    # `auto` is httptools (installed with uvicorn[standard]), which bounds no header size
+    http_implementation: Literal["auto", "h11", "httptools"] = "auto"
+    limit_concurrency: int = Field(default=1000, ge=1)
+    timeout_keep_alive: int = Field(default=5, ge=1)
+    h11_max_incomplete_event_size: int = Field(default=16_384, ge=1024)
+
+    @field_validator("public_url")
+    @classmethod
+    def _absolute_http_url(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            return ""
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+            raise ValueError("PUBLIC_URL must be an absolute http(s) URL without query or fragment")
+        return value.rstrip("/")
 
     @property
     def cors_origin_list(self) -> list[str]:
         return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
+
+    @property
+    def allowed_host_list(self) -> list[str]:
+        return [host.strip().lower() for host in self.allowed_hosts.split(",") if host.strip()]
 
     @property
     def compression_options(self) -> dict[str, Any]:

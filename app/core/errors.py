@@ -222,8 +222,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> ProblemResponse:
-        # Starlette answers this one outside every middleware, so the request id is added here.
+        # Starlette answers this one outside every middleware, so the request id and the
+        # header every answer carries (app.api.middleware.SecurityHeadersMiddleware) are added here.
         log.exception("unhandled error")
         request_id = request.scope.get("state", {}).get("request_id")
-        headers = {"X-Request-ID": request_id} if request_id else None
+        headers = {"X-Content-Type-Options": "nosniff"}
+        if request_id:
+            headers["X-Request-ID"] = request_id
         return problem(500, "An unexpected error occurred.", headers=headers)

@@ -24,7 +24,9 @@ def demo_dataset() -> dict[str, Any]:
 
 
 def load_demo(engine: Engine | None = None) -> LoadReport:
-    with transaction(engine) as session:
+    """Load the demo data; its changes are recorded as the command's (`demo`, or `serve` on
+    first start)."""
+    with transaction(engine, author="cli:demo") as session:
         return load_dataset(session, demo_dataset())
 
 

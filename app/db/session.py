@@ -18,6 +18,9 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from app.core.config import get_settings
 
 IMMEDIATE = "sqlite_begin_immediate"
+# Session.info key: who writes in the session (an API key's name, `cli:load`…); the change
+# feed records it with every change (app.feed.changes).
+AUTHOR = "author"
 
 
 SqliteValue = str | bytes | int | float | None
@@ -73,25 +76,32 @@ def get_engine() -> Engine:
     return make_engine(get_settings().database_url)
 
 
-def session_factory(engine: Engine | None = None, *, write: bool = False) -> sessionmaker[Session]:
-    """Sessions that never expire loaded rows on commit (responses are built after commit)."""
-    return _session_factory(engine or get_engine(), write)
+def session_factory(
+    engine: Engine | None = None, *, write: bool = False, author: str | None = None
+) -> sessionmaker[Session]:
+    """Sessions that never expire loaded rows on commit (responses are built after commit);
+    `author` is recorded with the changes their writes make."""
+    return _session_factory(engine or get_engine(), write, author)
 
 
 @lru_cache(maxsize=64)
-def _session_factory(engine: Engine, write: bool) -> sessionmaker[Session]:
+def _session_factory(engine: Engine, write: bool, author: str | None) -> sessionmaker[Session]:
     """One factory per engine and mode: a `sessionmaker` defines a Session subclass, and a new
     class per request rebuilt SQLAlchemy's event dispatch for it every time."""
     bind = engine
     if write and engine.dialect.name == "sqlite":
         bind = engine.execution_options(**{IMMEDIATE: True})
-    return sessionmaker(bind=bind, expire_on_commit=False, autoflush=False)
+    info = {AUTHOR: author} if author is not None else None
+    return sessionmaker(bind=bind, expire_on_commit=False, autoflush=False, info=info)
 
 
 @contextmanager
-def transaction(engine: Engine | None = None) -> Iterator[Session]:
-    """One write transaction: commit on success, roll back on any error."""
+def transaction(engine: Engine | None = None, *, author: str | None = None) -> Iterator[Session]:
+    """One write transaction: commit on success, roll back on any error. `author` is who
+    writes (see AUTHOR)."""
     with session_factory(engine, write=True)() as session:
+        if author is not None:
+            session.info[AUTHOR] = author
         try:
             yield session
             session.commit()

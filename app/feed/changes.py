@@ -19,6 +19,7 @@ from sqlmodel import col
 
 from app.db.base import utcnow
 from app.db.bulk import bulk_insert
+from app.db.session import AUTHOR
 from app.feed.model import Change
 
 PENDING = "pending_changes"
@@ -26,7 +27,9 @@ FEED_LOCK_KEY = 0x6665_6564  # "feed": one application-wide advisory lock id
 
 
 def record_change(session: Session, resource: str, row_id: int, ref: str | None, op: str) -> None:
-    """Queue one change; duplicates within a transaction collapse to the last op per row."""
+    """Queue one change; duplicates within a transaction collapse to the last op per row. It is
+    recorded with the session's author (`app.db.session.AUTHOR`): the key's name, or the
+    command's `cli:…`."""
     pending: dict[tuple[str, int], tuple[str | None, str]] = session.info.setdefault(PENDING, {})
     pending.pop((resource, row_id), None)
     pending[(resource, row_id)] = (ref, op)
@@ -39,12 +42,19 @@ def _flush_changes(session: Session) -> None:
     bind = session.get_bind()
     if bind.dialect.name == "postgresql":
         session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": FEED_LOCK_KEY})
-    now = utcnow()
+    now, author = utcnow(), session.info.get(AUTHOR)
     bulk_insert(
         session,
         Change.__table__,  # type: ignore[attr-defined]
         [
-            {"resource": resource, "row_id": row_id, "ref": ref, "op": op, "changed_at": now}
+            {
+                "resource": resource,
+                "row_id": row_id,
+                "ref": ref,
+                "op": op,
+                "changed_at": now,
+                "key_name": author,
+            }
             for (resource, row_id), (ref, op) in pending.items()
         ],
     )

@@ -5,7 +5,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from app.core.text import REF_MAX
+from app.core.text import KEY_NAME_MAX, REF_MAX
 from app.db.base import NO_ID_REUSE, UTCDateTime, check, utcnow
 
 
@@ -26,3 +26,5 @@ class Change(SQLModel, table=True):
     ref: str | None = Field(default=None, max_length=REF_MAX)
     op: str = Field(max_length=10)
     changed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    # who made it: the API key's name, or `cli:<command>`; null for changes older than 0005
+    key_name: str | None = Field(default=None, max_length=KEY_NAME_MAX)

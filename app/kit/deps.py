@@ -32,9 +32,11 @@ async def get_session() -> AsyncIterator[Session]:
             await run_in_threadpool(session.close)
 
 
-def get_write_session() -> Iterator[Session]:
-    """One request, one transaction: commit when the handler returns, roll back if it raises."""
-    with transaction() as session:
+def get_write_session(request: Request) -> Iterator[Session]:
+    """One request, one transaction: commit when the handler returns, roll back if it raises.
+    The changes it makes are recorded with the name of the key that `WriteAccess` checked (a
+    route's own dependencies are solved before its parameters)."""
+    with transaction(author=getattr(request.state, "key_name", None)) as session:
         yield session
 
 

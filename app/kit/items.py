@@ -28,7 +28,7 @@ from app.kit.crud import ResourceSpec
 from app.kit.deps import ReadAccess, SessionDep, WriteAccess, WriteSessionDep, quick_read
 from app.kit.filters import BaseFilter
 from app.kit.pagination import SortKey, list_page
-from app.kit.responses import dump, etag_of, json_response, page_response
+from app.kit.responses import dump, etag_of, json_response, page_response, service_url
 from app.kit.schemas import Page, problem_responses
 
 READ_ERRORS = problem_responses(400, 401, 422, 503)
@@ -48,7 +48,8 @@ def create_one(request: Request, session: Session, spec: ResourceSpec, data: Bas
     """Create a row (references are ids); 201 with `Location`, `ETag` and the read form."""
     row = crud.create(session, spec, data)
     body = crud.read_form(session, spec, row)
-    location = str(request.url_for(f"get_{spec.singular}", **{f"{spec.singular}_id": row.id}))
+    path = request.app.url_path_for(f"get_{spec.singular}", **{f"{spec.singular}_id": row.id})
+    location = service_url(request.scope, str(path))
     return json_response(request, body, status_code=201, headers={"Location": location})
 
 

@@ -36,8 +36,14 @@ CACHE_CONTROL = _header(
     "How long caches may keep the answer: `public` (`private` when reads need a key) with the "
     "configured `max-age`; `no-cache` for the change feed."
 )
-LINK = _header('`<…cursor=…>; rel="next"` while there is a next page (the same as `next_cursor`).')
-LOCATION = _header("The URL of the row just created.")
+LINK = _header(
+    '`<…cursor=…>; rel="next"` while there is a next page (the same as `next_cursor`): a relative '
+    "reference (`</v1/events?…>`), or absolute on the server's `PUBLIC_URL` when it has one."
+)
+LOCATION = _header(
+    "The URL of the row just created: a relative reference (`/v1/events/12`), or absolute on the "
+    "server's `PUBLIC_URL` when it has one."
+)
 RETRY_AFTER = {
     "description": "Seconds to wait before trying again.",
     "schema": {"type": "integer"},

@@ -1,14 +1,16 @@
-"""JSON answers with ETags, conditional GETs, Cache-Control and the pagination Link header."""
+"""JSON answers with ETags, conditional GETs, Cache-Control, the pagination Link header and the
+service's own URLs."""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import Request, Response
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
+from starlette.types import Scope
 
 from app.core.config import get_settings
 from app.feed.changes import latest_seq
@@ -75,11 +77,31 @@ def json_response(
     return Response(body, status_code=status_code, media_type=JSON, headers=all_headers)
 
 
+def app_path(scope: Scope) -> str:
+    """The request's path inside the app, without the server's `root_path`."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    return path[len(root) :] if root and path.startswith(root) else path
+
+
+def service_url(scope: Scope, path: str, query: str = "") -> str:
+    """A URL of this service for `Link` and `Location`: absolute on PUBLIC_URL when it is set
+    (its path prefix included), else a relative reference from the server's root (RFC 3986
+    §4.2, which RFC 8288 and RFC 9110 allow). Never built from the `Host` header, which the
+    client chooses: a cache keyed without it would otherwise hand one client's links to all.
+    `path` is the path inside the app."""
+    base = get_settings().public_url or scope.get("root_path", "").rstrip("/")
+    url = base + quote(path, safe="/:@!$&'()*+,;=-._~%")
+    if url.startswith("//"):  # would read as a host name
+        url = "/%2F" + url[2:]
+    return f"{url}?{query}" if query else url
+
+
 def next_link(request: Request, cursor: str) -> str:
     """The same query with the next cursor (one pass over the parameters, no URL re-parsing)."""
     query = [(name, value) for name, value in request.query_params.multi_items() if name != "cursor"]
     query.append(("cursor", cursor))
-    return f'<{request.url.replace(query=urlencode(query))}>; rel="next"'
+    return f'<{service_url(request.scope, app_path(request.scope), urlencode(query))}>; rel="next"'
 
 
 def page_response(request: Request, items: Sequence[Row], next_cursor: str | None) -> Response:

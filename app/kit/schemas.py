@@ -360,7 +360,7 @@ def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI entries for the error statuses a route can answer."""
     descriptions = {
         400: "Malformed request (e.g. a cursor from other filters)",
-        401: "Missing, unknown or revoked API key",
+        401: "Missing, unknown, revoked or expired API key",
         403: "The key's scope does not allow this",
         404: "No such row",
         409: "Conflict with other rows",

@@ -1,7 +1,7 @@
 """rate limit window: the rate limits' counters, when they are kept in the database
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-12-02 06:00:00.000000
 
 One row per bucket (an API key's hash, a client address) and fixed window, keyed window first
@@ -16,7 +16,7 @@ from alembic import op
 
 
 revision: str = '0006'
-down_revision: str | None = '0004'
+down_revision: str | None = '0005'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -107,26 +107,39 @@ def _answered_per_worker(metrics: Path) -> dict[str, float]:
 
 
 def _run(base: str, metrics: Path) -> tuple[list[int], dict[str, float]]:
-    """20 requests from one new client address, each on a new connection."""
+    """20 requests from one new client address, each on a new connection; the statuses, and
+    how many of them each worker answered."""
     _wait_for_a_fresh_window()
+    before = _answered_per_worker(metrics)
     client = f"198.18.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250 + 1}"
     statuses = [_status(f"{base}/v1/sources", client) for _ in range(REQUESTS)]
     # a worker counts a request just after sending its answer: give the last one a moment
     deadline = time.monotonic() + 5
-    while (
-        sum((answered := _answered_per_worker(metrics)).values()) < REQUESTS and time.monotonic() < deadline
-    ):
+    while True:
+        after = _answered_per_worker(metrics)
+        answered = {worker: total - before.get(worker, 0.0) for worker, total in after.items()}
+        if sum(answered.values()) >= REQUESTS or time.monotonic() > deadline:
+            return statuses, {worker: n for worker, n in answered.items() if n}
         time.sleep(0.05)
+
+
+def _run_on_both_workers(base: str, metrics: Path) -> tuple[list[int], dict[str, float]]:
+    """`_run` until both workers took part in one run: which worker accepts a connection is
+    the kernel's choice, and on a busy machine one may take all twenty."""
+    for _ in range(5):
+        statuses, answered = _run(base, metrics)
+        if len(answered) == 2:
+            break
     return statuses, answered
 
 
 @pytest.mark.parametrize("store", ["redis", "database"])
 def test_two_workers_share_one_limit(serve: object, store: str) -> None:
     base, metrics = serve(store)  # type: ignore[operator]
-    statuses, answered = _run(base, metrics)
+    statuses, answered = _run_on_both_workers(base, metrics)
     assert sorted(statuses) == [200] * LIMIT + [429] * (REQUESTS - LIMIT), statuses
     # both workers took part (else this would show nothing about sharing)
-    assert len(answered) == 2 and all(answered.values()) and sum(answered.values()) == REQUESTS, answered
+    assert len(answered) == 2 and sum(answered.values()) == REQUESTS, answered
 
 
 def test_counting_in_memory_is_per_worker(serve: object, database_url: str) -> None:
@@ -134,6 +147,6 @@ def test_counting_in_memory_is_per_worker(serve: object, database_url: str) -> N
     if not database_url.startswith("sqlite"):
         pytest.skip("the control needs no second database")
     base, metrics = serve("memory")  # type: ignore[operator]
-    statuses, answered = _run(base, metrics)
-    assert len(answered) == 2 and all(answered.values()), answered
+    statuses, answered = _run_on_both_workers(base, metrics)
+    assert len(answered) == 2, answered
     assert statuses.count(200) > LIMIT
