@@ -343,8 +343,10 @@ def main() -> None:
                 f"{memory[-1][0]:>5.0f} s  {done:>7,} requests  server RSS {memory[-1][1]:,.0f} MiB",
                 flush=True,
             )
+        # the mirror finishes its pass before the last catch-up: two passes at once would
+        # record changes twice
         mirror.stop.set()
-        mirror.join(timeout=60)
+        mirror.join()
         mirror.catch_up()
         store = store_rows(base, keys[-1])
     finally:
