@@ -1,4 +1,4 @@
-"""The server killed with SIGKILL while it writes a large `POST /v1/load` (about 6 MB, thousands
+"""The server killed with SIGKILL while it writes a large `POST /v1/load` (about 8 MB, thousands
 of records), on both databases: the body has arrived and the loader's transaction has begun
 writing when the process dies, and afterwards nothing of the file is in the store — row counts
 and the feed as before — and a restarted server loads the same file completely.
