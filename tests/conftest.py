@@ -160,3 +160,25 @@ def demo(load: Callable[[dict[str, Any]], Any]) -> dict[str, Any]:
 
 def pytest_report_header() -> str:
     return f"databases: {', '.join(BACKENDS)}"
+
+
+# --- the fault tests may not skip in CI --------------------------------------------------------
+
+FAULT_TESTS = "tests/faults/"
+_fault_skips: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped and report.nodeid.startswith(FAULT_TESTS):
+        _fault_skips.append(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """With FAULT_DATABASE_URL set (as .ci/run sets it) a skipped fault test is a failure: the
+    cluster was meant to be there, and a green run must mean the fault tests ran."""
+    if os.environ.get("FAULT_DATABASE_URL") and _fault_skips:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        message = f"FAULT_DATABASE_URL is set but {len(_fault_skips)} fault tests skipped: {_fault_skips}"
+        if reporter is not None:
+            reporter.write_line(message, red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
