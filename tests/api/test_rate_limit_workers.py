@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -22,13 +20,9 @@ from pathlib import Path
 import pytest
 from prometheus_client.mmap_dict import MmapedDict
 
+from tests import servers
+
 REQUESTS, LIMIT = 20, 10
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _status(url: str, forwarded_for: str) -> int:
@@ -65,23 +59,10 @@ def serve(database_url: str, tmp_path: Path) -> Iterator[object]:
             "FORWARDED_ALLOW_IPS": "127.0.0.1",
             "PROMETHEUS_MULTIPROC_DIR": str(metrics),
         }
-        port = _free_port()
-        process = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--workers", "2"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        port = servers.free_port()
+        process = servers.serve(env, port, "--workers", "2", timeout=60)
         started.append(process)
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/healthz", timeout=2)
-                break
-            except OSError:
-                assert process.poll() is None and time.monotonic() < deadline, "the server did not start"
-                time.sleep(0.2)
         # both workers up: each one that answers a request writes its own sample file
         return base, metrics
 

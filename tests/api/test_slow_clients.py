@@ -7,24 +7,17 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
+from tests.servers import free_port, serve
+
 BODY_TIMEOUT = 1.0
 KEEP_ALIVE = 1
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture
@@ -43,20 +36,7 @@ def server(
         "HTTP_IMPLEMENTATION": getattr(request, "param", "auto"),
         "H11_MAX_INCOMPLETE_EVENT_SIZE": "8192",
     }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
-            break
-        except OSError:
-            assert process.poll() is None and time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.1)
+    process = serve(env, port)
     yield port, key
     process.terminate()
     process.wait(timeout=10)

@@ -20,11 +20,8 @@ JSON Schema cannot say: a reference to a row that does not exist, an unknown cou
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -35,6 +32,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import positive_data_acceptance
 
 from app.main import create_app
+from tests.servers import free_port, serve
 
 SCHEMA = schemathesis.openapi.from_asgi("/openapi.json", create_app())
 OPERATIONS = [result.ok() for result in SCHEMA.get_all_operations()]  # type: ignore[union-attr]
@@ -52,39 +50,17 @@ def test_operation(operation: Any, database_url: str, demo: dict[str, Any], auth
     answer()
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def live_server(
-    database_url: str, demo: dict[str, Any], make_key: Callable[[str, str], str], tmp_path: Path
+    database_url: str, demo: dict[str, Any], make_key: Callable[[str, str], str]
 ) -> Iterator[tuple[str, str]]:
     """The service on the test's database (demo data loaded), and a write key."""
     key = make_key("schemathesis", "write")
-    port = _free_port()
-    log = (tmp_path / "server.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
-        env={**os.environ, "DATABASE_URL": database_url},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(f"{base}/readyz", timeout=2)
-            break
-        except OSError:
-            assert process.poll() is None and time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.2)
-    yield base, key
+    port = free_port()
+    process = serve({**os.environ, "DATABASE_URL": database_url}, port)
+    yield f"http://127.0.0.1:{port}", key
     process.terminate()
     process.wait(timeout=10)
-    log.close()
 
 
 def test_every_phase_against_a_live_server(live_server: tuple[str, str], tmp_path: Path) -> None:
