@@ -26,6 +26,7 @@ from app.datasets import routes as datasets
 from app.events import dashboards
 from app.events import routes as events
 from app.feed import routes as feed
+from app.history import routes as history
 from app.kit.openapi import install_openapi, operation_id
 from app.ratelimit.stores import make_store
 from app.sources import routes as sources
@@ -78,6 +79,7 @@ def create_app() -> FastAPI:
         sources.router,
         datasets.router,
         feed.router,
+        history.router,
     ):
         app.include_router(router)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)

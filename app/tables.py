@@ -4,11 +4,14 @@ from app.actors.model import Actor, ActorAlias
 from app.auth.model import ApiKey
 from app.events.model import Citation, Event, EventActor
 from app.feed.model import Change
+from app.history.mirrors import HISTORY_OF
+from app.history.model import HistoryStart, Version
 from app.ratelimit.model import RateLimitWindow
 from app.sources.model import Document, Source
 from app.statements.model import Statement, StatementMention
 
 __all__ = [
+    "HISTORY_OF",
     "Actor",
     "ActorAlias",
     "ApiKey",
@@ -17,8 +20,10 @@ __all__ = [
     "Document",
     "Event",
     "EventActor",
+    "HistoryStart",
     "RateLimitWindow",
     "Source",
     "Statement",
     "StatementMention",
+    "Version",
 ]

@@ -17,6 +17,7 @@ LAYER = {
     "auth": 2,
     "feed": 2,
     "ratelimit": 2,
+    "history": 2,
     "kit": 3,
     "actors": 4,
     "sources": 4,
@@ -31,8 +32,9 @@ LAYER = {
 }
 RESOURCES = {"actors", "sources", "events", "statements"}
 # Modules that sit above their package's layer: the feed's route is built on the kit like a
-# resource's routes are.
-RAISED = {"app.feed.routes": 4}
+# resource's routes are; the history's mirrors, writer and routes know every resource (its
+# tables and as-of reads sit beside the feed, below the kit).
+RAISED = {"app.feed.routes": 4, "app.history.mirrors": 6, "app.history.writer": 6, "app.history.routes": 6}
 
 
 def _imports() -> list[tuple[str, str]]:

@@ -24,6 +24,7 @@ from app.db.base import any_of, table_of
 from app.events.model import Event
 from app.events.rules import save_events
 from app.events.schemas import EventCreate
+from app.history import writer as _history  # noqa: F401 - every write keeps its history
 from app.kit.rules import CREATED, UNCHANGED, UPDATED, Item, Keyed, RecordError
 from app.kit.schemas import unstorable
 from app.sources.model import Document, Source

@@ -18,7 +18,7 @@ from app.events.filter import apply_event_filter
 from app.events.model import Event
 from app.events.read import EVENT_CSV, EVENTS, EventSort, event_sort_key
 from app.events.routes import EventFilters, EventId, EventSortParam
-from app.kit.deps import ReadAccess, SessionDep, quick_read
+from app.kit.deps import AsOfSessionDep, ReadAccess, quick_read
 from app.kit.export import MEDIA_TYPES, ExportFormat, export_response
 from app.kit.items import ITEM_ERRORS, READ_ERRORS, refuse_writes
 from app.kit.responses import json_response
@@ -35,7 +35,7 @@ router = APIRouter(prefix="/v1", tags=["dashboards"])
 )
 def events_timeline(
     request: Request,
-    session: SessionDep,
+    session: AsOfSessionDep,
     filters: EventFilters,
     interval: Annotated[Interval, Query(description="Bucket width; weeks start on Monday.")] = Interval.month,
     group_by: Annotated[
@@ -57,7 +57,7 @@ def events_timeline(
 )
 def events_facets(
     request: Request,
-    session: SessionDep,
+    session: AsOfSessionDep,
     filters: EventFilters,
     field: Annotated[list[FacetField] | None, Query(description="Repeatable; all four by default.")] = None,
     size: Annotated[int, Query(ge=1, le=500, description="Top values per field.")] = 20,
@@ -79,7 +79,7 @@ def events_facets(
 )
 def export_events(
     request: Request,
-    session: SessionDep,
+    session: AsOfSessionDep,
     filters: EventFilters,
     format: Annotated[
         ExportFormat, Query(description="csv (RFC 4180), ndjson, or geojson (RFC 7946).")
@@ -99,7 +99,7 @@ def export_events(
     dependencies=[ReadAccess],
 )
 @quick_read
-def claims(request: Request, session: SessionDep, event_id: EventId) -> Response:
+def claims(request: Request, session: AsOfSessionDep, event_id: EventId) -> Response:
     """The event's quantitative statements by measure and unit: each claim with its speaker,
     source and grades, the overall range, and whether the claims contradict each other."""
     if session.scalar(sa.select(col(Event.id)).where(col(Event.id) == event_id)) is None:

@@ -10,6 +10,8 @@ miss 5 forever.) SQLite serialises writers itself.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,24 +27,39 @@ from app.feed.model import Change
 PENDING = "pending_changes"
 FEED_LOCK_KEY = 0x6665_6564  # "feed": one application-wide advisory lock id
 
+# The changes of a transaction: (resource, row id) -> (ref, op), in the order they were queued.
+Pending = dict[tuple[str, int], tuple[str | None, str]]
+# Written with the changes, in the same transaction, with the same instant and author: the
+# record history (`app.history.writer` registers itself here).
+CommitHook = Callable[[Session, Pending, datetime, str | None], None]
+COMMIT_HOOKS: list[CommitHook] = []
+
+
+class HistoryNotInstalled(RuntimeError):
+    """A write would commit without its history: the process never imported the writer."""
+
 
 def record_change(session: Session, resource: str, row_id: int, ref: str | None, op: str) -> None:
     """Queue one change; duplicates within a transaction collapse to the last op per row. It is
     recorded with the session's author (`app.db.session.AUTHOR`): the key's name, or the
     command's `cli:…`."""
-    pending: dict[tuple[str, int], tuple[str | None, str]] = session.info.setdefault(PENDING, {})
+    pending: Pending = session.info.setdefault(PENDING, {})
     pending.pop((resource, row_id), None)
     pending[(resource, row_id)] = (ref, op)
 
 
 def _flush_changes(session: Session) -> None:
-    pending: dict[tuple[str, int], tuple[str | None, str]] = session.info.pop(PENDING, {})
+    pending: Pending = session.info.pop(PENDING, {})
     if not pending:
         return
+    if not COMMIT_HOOKS:
+        raise HistoryNotInstalled("import app.history.writer before writing: every write keeps its history")
     bind = session.get_bind()
     if bind.dialect.name == "postgresql":
         session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": FEED_LOCK_KEY})
     now, author = utcnow(), session.info.get(AUTHOR)
+    for hook in COMMIT_HOOKS:
+        hook(session, pending, now, author)
     bulk_insert(
         session,
         Change.__table__,  # type: ignore[attr-defined]

@@ -6,7 +6,7 @@ import functools
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Annotated, ParamSpec
 
-from fastapi import Depends, Request, Response, Security
+from fastapi import Depends, Query, Request, Response, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -14,6 +14,8 @@ from starlette.concurrency import run_in_threadpool
 from app.auth.keys import require_read, require_write
 from app.core.config import get_settings
 from app.db.session import session_factory, transaction
+from app.history.asof import check_as_of, parse_as_of, use_as_of
+from app.kit.pagination import cursor_as_of
 
 
 async def get_session() -> AsyncIterator[Session]:
@@ -27,6 +29,40 @@ async def get_session() -> AsyncIterator[Session]:
         yield session
     finally:
         if session.get_bind().dialect.name == "sqlite":
+            session.close()
+        else:
+            await run_in_threadpool(session.close)
+
+
+AsOfParam = Annotated[
+    str | None,
+    Query(
+        description="Answer from the state at this instant (RFC 3339 with its offset, e.g. "
+        "`2026-12-02T14:00:00Z`): filters apply to the rows as they were, rows created later are "
+        "absent and rows deleted later present. Not in the future, not before history began "
+        "(both 422). Omitted: the current state (a cursor made with `as_of` keeps its instant).",
+        json_schema_extra={"format": "date-time"},
+        examples=["2026-12-02T14:00:00Z"],
+    ),
+]
+
+
+async def get_as_of_session(request: Request, as_of: AsOfParam = None) -> AsyncIterator[Session]:
+    """A read session that answers as of `as_of`, or as of the instant the `cursor` was made
+    for, or (neither) from the current state like `get_session`."""
+    instant = parse_as_of(as_of) if as_of is not None else cursor_as_of(request.query_params.get("cursor"))
+    session = session_factory()()
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    try:
+        if instant is not None:
+            use_as_of(session, instant)
+            if sqlite:
+                check_as_of(session, instant)
+            else:
+                await run_in_threadpool(check_as_of, session, instant)
+        yield session
+    finally:
+        if sqlite:
             session.close()
         else:
             await run_in_threadpool(session.close)
@@ -81,6 +117,8 @@ def quick_read(endpoint: Callable[P, Response]) -> Callable[P, Awaitable[Respons
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+# the reads that take `as_of`: lists, single reads, exports, timeline, facets and claims
+AsOfSessionDep = Annotated[Session, Depends(get_as_of_session)]
 # scope="function": commit before the response is sent, so a failed commit is never answered 2xx.
 WriteSessionDep = Annotated[Session, Depends(get_write_session, scope="function")]
 ReadAccess = Depends(reader)

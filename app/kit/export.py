@@ -21,6 +21,7 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 
 from app.db.session import session_factory
+from app.history.asof import as_of_of, use_as_of
 from app.kit.deps import SessionDep
 from app.kit.pagination import SORT_VALUE, SortKey, position_of, rows_after
 from app.kit.read import Lookups, ReadForm, Row, encode, encode_line
@@ -212,6 +213,7 @@ def export_response(
     def pieces() -> Iterator[bytes]:
         # A session of its own: the request's is closed before the stream is sent.
         with session_factory()() as export_session:
+            use_as_of(export_session, as_of_of(session))
             yield from export_stream(export_session, layout, format, stmt, key)
 
     return StreamingResponse(pieces(), media_type=MEDIA_TYPES[format], headers=headers)

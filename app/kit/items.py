@@ -25,7 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app.core.errors import PreconditionFailed
 from app.kit import crud
 from app.kit.crud import ResourceSpec
-from app.kit.deps import ReadAccess, SessionDep, WriteAccess, WriteSessionDep, quick_read
+from app.kit.deps import AsOfSessionDep, ReadAccess, WriteAccess, WriteSessionDep, quick_read
 from app.kit.filters import BaseFilter
 from app.kit.pagination import SortKey, list_page
 from app.kit.responses import dump, etag_of, json_response, page_response, service_url
@@ -141,7 +141,7 @@ def add_item_routes(router: APIRouter, routes: ItemRoutes) -> None:
     plural, singular, id_name = spec.name, spec.singular, f"{spec.singular}_id"
     page_model: Any = Page[spec.form.out]  # type: ignore[name-defined]  # a model made at runtime
     read_model = (spec.detail or spec.form).out
-    common = [_param("request", Request), _param("session", SessionDep)]
+    common = [_param("request", Request), _param("session", AsOfSessionDep)]
     writing = [_param("request", Request), _param("session", WriteSessionDep)]
     item_id = _param(id_name, RowId)
     item_path = f"/{plural}/{{{id_name}}}"

@@ -22,6 +22,7 @@ from sqlalchemy import ColumnElement, Select, SQLColumnExpression, UnaryExpressi
 from sqlalchemy.orm import Session
 
 from app.core.errors import BadRequest
+from app.history.asof import as_of_of
 from app.kit.filters import BaseFilter
 from app.kit.read import ReadForm, Row
 
@@ -121,15 +122,43 @@ def fingerprint(resource: str, filters: Mapping[str, object], sort: str) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
-def encode_cursor(value: object, row_id: int, bound_to: str) -> str:
-    payload = json.dumps({"k": [_encode(value), row_id], "f": bound_to}, separators=(",", ":"))
+def encode_cursor(value: object, row_id: int, bound_to: str, as_of: datetime | None = None) -> str:
+    """A cursor of a read as of an instant carries the instant (`a`), so the next page is read
+    at it too, with or without `as_of` in its request."""
+    fields: dict[str, object] = {"k": [_encode(value), row_id], "f": bound_to}
+    if as_of is not None:
+        fields["a"] = as_of.isoformat()
+    payload = json.dumps(fields, separators=(",", ":"))
     return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+
+
+def _payload(cursor: str) -> Any:
+    padded = cursor + "=" * (-len(cursor) % 4)
+    return json.loads(base64.urlsafe_b64decode(padded.encode()))
+
+
+def cursor_as_of(cursor: str | None) -> datetime | None:
+    """The instant a cursor was made for, or None (also for a malformed cursor: reading it
+    later answers the 400)."""
+    if not cursor:
+        return None
+    try:
+        instant = _payload(cursor).get("a")
+        return datetime.fromisoformat(instant) if isinstance(instant, str) else None
+    except (ValueError, TypeError, AttributeError, binascii.Error, UnicodeDecodeError):
+        return None
+
+
+def bind_as_of(session: Session, bound_to: str) -> str:
+    """A list's cursor binding, with the instant it is read at (cursors of current reads are
+    unchanged)."""
+    instant = as_of_of(session)
+    return bound_to if instant is None else f"{bound_to}@{instant.isoformat()}"
 
 
 def decode_cursor(cursor: str, key: SortKey, bound_to: str) -> tuple[object, int]:
     try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        payload = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        payload = _payload(cursor)
         value, row_id = payload["k"]
         _parse_int(row_id)
         parsed = None if value is None else key.parse(value)
@@ -202,12 +231,13 @@ def keyset_page(
 ) -> KeysetPage:
     """Fetch `limit + 1` rows after the cursor: the extra row only says whether more exist.
     `form` (an `app.kit.read.ReadForm`) turns the page into read forms."""
+    bound_to = bind_as_of(session, bound_to)
     after = decode_cursor(cursor, key, bound_to) if cursor else None
     rows = rows_after(session, stmt, key, after, limit + 1)
     next_cursor = None
     if len(rows) > limit:
         del rows[limit:]
-        next_cursor = encode_cursor(*position_of(rows[-1]), bound_to)
+        next_cursor = encode_cursor(*position_of(rows[-1]), bound_to, as_of_of(session))
     return KeysetPage(form.finish(session, rows, strip=(SORT_VALUE,)), next_cursor)
 
 

@@ -7,7 +7,7 @@ from sqlmodel import col
 
 from app.core.errors import ValidationFailed
 from app.kit.crud import ResourceSpec
-from app.kit.deps import ReadAccess, SessionDep
+from app.kit.deps import AsOfSessionDep, ReadAccess
 from app.kit.export import MEDIA_TYPES, ExportFormat, export_response
 from app.kit.items import READ_ERRORS, ItemRoutes, Sorting, add_item_routes, refuse_writes
 from app.statements.filter import StatementFilter, apply_statement_filter
@@ -49,7 +49,7 @@ STATEMENT_SPEC = ResourceSpec(
 )
 def export_statements(
     request: Request,
-    session: SessionDep,
+    session: AsOfSessionDep,
     filters: Annotated[StatementFilter, Query()],
     format: Annotated[ExportFormat, Query(description="csv (RFC 4180) or ndjson.")] = ExportFormat.csv,
     sort: StatementSortParam = StatementSort.stated_on_desc,

@@ -1,0 +1,150 @@
+"""Writes history with the change feed's entries, in the writing transaction.
+
+Registered as a commit hook of `app.feed.changes`, which runs it just before a transaction
+commits, after the feed's lock on PostgreSQL and with the instant and author the change rows
+get: every path that writes (POST/PATCH/DELETE, `/v1/load`, the importer, the command line)
+queues its changes there, so none can commit without its history, and a rolled-back write
+leaves none. Set-based: one statement per table and resource, whatever the batch size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from app.actors.read import ACTOR_DETAIL
+from app.db.base import UTCDateTime, any_of, table_of
+from app.db.bulk import bulk_insert
+from app.events.read import EVENTS
+from app.feed.changes import COMMIT_HOOKS, Pending
+from app.history.mirrors import HISTORY_OF, VALID_FROM, VALID_TO, VERSIONED, Versioned
+from app.history.model import Version
+from app.kit.read import ReadForm, encode
+from app.sources.read import DOCUMENTS, SOURCES
+from app.statements.read import STATEMENTS
+
+# The single read form of each resource: what `GET /v1/{resource}/{id}` answers.
+READ_FORMS: dict[str, ReadForm] = {
+    "sources": SOURCES,
+    "documents": DOCUMENTS,
+    "actors": ACTOR_DETAIL,
+    "events": EVENTS,
+    "statements": STATEMENTS,
+}
+VERSIONS = table_of(Version)
+CHUNK = 5_000
+
+
+def _chunks(ids: Sequence[int]) -> Iterator[Sequence[int]]:
+    for start in range(0, len(ids), CHUNK):
+        yield ids[start : start + CHUNK]
+
+
+def write_history(session: Session, pending: Pending, now: datetime, author: str | None) -> None:
+    session.flush()  # ORM deletes and updates must reach the tables before they are copied
+    by_resource: dict[str, tuple[list[int], list[int]]] = {}
+    for (resource, row_id), (_, op) in pending.items():
+        upserts, deletes = by_resource.setdefault(resource, ([], []))
+        (deletes if op == "delete" else upserts).append(row_id)
+    for resource, (upserts, deletes) in by_resource.items():
+        versioned = VERSIONED[resource]
+        for part in _chunks(upserts):
+            _close_mirrors(session, versioned, part, now)
+            _copy_mirrors(session, versioned, part, now)
+        for part in _chunks(deletes):
+            _close_mirrors(session, versioned, part, now)
+        for part in _chunks(upserts):
+            _new_versions(session, resource, part, now, author, deleting=False)
+        for part in _chunks(deletes):
+            _new_versions(session, resource, part, now, author, deleting=True)
+
+
+def _tables(versioned: Versioned) -> list[tuple[sa.Table, str]]:
+    return [(versioned.table, "id"), *((owned.table, owned.owner) for owned in versioned.owned)]
+
+
+def _close_mirrors(session: Session, versioned: Versioned, ids: Sequence[int], now: datetime) -> None:
+    for table, owner in _tables(versioned):
+        mirror = HISTORY_OF[table.name]
+        session.execute(
+            sa.update(mirror)
+            .where(any_of(mirror.c[owner], ids), mirror.c[VALID_TO].is_(None))
+            .values({VALID_TO: now})
+        )
+
+
+def _copy_mirrors(session: Session, versioned: Versioned, ids: Sequence[int], now: datetime) -> None:
+    for table, owner in _tables(versioned):
+        names = [column.name for column in table.columns]
+        rows = sa.select(*table.columns, sa.literal(now, UTCDateTime()).label(VALID_FROM)).where(
+            any_of(table.c[owner], ids)
+        )
+        session.execute(sa.insert(HISTORY_OF[table.name]).from_select([*names, VALID_FROM], rows))
+
+
+def _new_versions(
+    session: Session,
+    resource: str,
+    ids: Sequence[int],
+    now: datetime,
+    author: str | None,
+    *,
+    deleting: bool,
+) -> None:
+    """Close each row's open version and add the next: `create` for a row without one, else
+    `update`, or `delete` keeping the data of the version it closes. A row created and deleted
+    in one transaction was never visible and gets no history."""
+    is_open = sa.and_(
+        VERSIONS.c.resource == resource, any_of(VERSIONS.c.row_id, ids), VERSIONS.c.valid_to.is_(None)
+    )
+    current = {
+        row_id: (version, data)
+        for row_id, version, data in session.execute(
+            sa.select(VERSIONS.c.row_id, VERSIONS.c.version, VERSIONS.c.data).where(is_open)
+        )
+    }
+    if current:
+        session.execute(sa.update(VERSIONS).where(is_open).values(valid_to=now))
+    new: list[dict[str, object]] = []
+    if deleting:
+        for row_id in ids:
+            if row_id in current:
+                version, data = current[row_id]
+                new.append(_version(resource, row_id, version + 1, now, "delete", author, data))
+    else:
+        form = READ_FORMS[resource]
+        for row in form.rows(session, form.select().where(any_of(form.table.c.id, ids))):
+            row_id = int(row["id"])
+            version = current[row_id][0] + 1 if row_id in current else 1
+            operation = "update" if row_id in current else "create"
+            new.append(_version(resource, row_id, version, now, operation, author, encode(row).decode()))
+    if new:
+        bulk_insert(session, VERSIONS, new)
+
+
+def _version(
+    resource: str,
+    row_id: int,
+    version: int,
+    now: datetime,
+    operation: str,
+    author: str | None,
+    data: str | None,
+) -> dict[str, object]:
+    return {
+        "resource": resource,
+        "row_id": row_id,
+        "version": version,
+        "valid_from": now,
+        "valid_to": None,
+        "operation": operation,
+        "key_name": author,
+        "data": data,
+    }
+
+
+if write_history not in COMMIT_HOOKS:
+    COMMIT_HOOKS.append(write_history)
