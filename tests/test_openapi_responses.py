@@ -196,11 +196,14 @@ def read_everything(reader: Reader) -> None:
     for resource, route in ITEM_ROUTES.items():
         for item in walk(reader, f"/v1/{resource}", {"limit": "500"}):
             reader.get(route, f"/v1/{resource}/{item['id']}")
+            reader.get(f"{route}/history", f"/v1/{resource}/{item['id']}/history")
             if resource == "events":
                 reader.get("/v1/events/{event_id}/claims", f"/v1/events/{item['id']}/claims")
         # Errors are answers too: a missing row and a bad id are documented problems.
         reader.get(route, f"/v1/{resource}/999999", status=404)
         reader.get(route, f"/v1/{resource}/0", status=422)
+        reader.get(f"{route}/history", f"/v1/{resource}/999999/history", status=404)
+        reader.get(route, f"/v1/{resource}/1", {"as_of": "not a time"}, status=422)
     reader.get("/v1/events/{event_id}/claims", "/v1/events/999999/claims", status=404)
     for path in ("/v1/events", "/v1/events/timeline", "/v1/events/facets", "/v1/changes"):
         reader.get(path, path, {"limit": "0", "size": "0", "interval": "century"}, status=422)

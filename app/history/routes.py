@@ -17,13 +17,14 @@ from app.core.errors import NotFound
 from app.history.asof import ONE_MICROSECOND, reading_as_of
 from app.history.writer import READ_FORMS, VERSIONS
 from app.kit.deps import ReadAccess, SessionDep, quick_read
-from app.kit.items import ITEM_ERRORS, Cursor, Limit, RowId, _make, _param
+from app.kit.items import Cursor, Limit, RowId, _make, _param
 from app.kit.pagination import decode_cursor, encode_cursor, fingerprint, int_key
 from app.kit.read import Row
 from app.kit.responses import page_response
-from app.kit.schemas import rfc3339
+from app.kit.schemas import problem_responses, rfc3339
 
 router = APIRouter(prefix="/v1", tags=["history"])
+HISTORY_ERRORS = problem_responses(400, 401, 404, 422, 503)
 
 ORDER = int_key(VERSIONS.c.version, VERSIONS.c.version, descending=False)
 SINGULAR = {
@@ -144,7 +145,7 @@ def _add_history_route(resource: str) -> None:
     router.get(
         f"/{resource}/{{{id_name}}}/history",
         response_model=_page_model(resource, READ_FORMS[resource].out),
-        responses=ITEM_ERRORS,
+        responses=HISTORY_ERRORS,
         dependencies=[ReadAccess],
     )(
         quick_read(
