@@ -40,6 +40,7 @@ QUERIES: list[tuple[str, dict[str, str]]] = [
 
 def load(url: str, events: int) -> str:
     import generate
+
     from app.datasets.loader import load_dataset
     from app.db.migrations import upgrade
     from app.db.session import make_engine, transaction
@@ -72,7 +73,8 @@ def load(url: str, events: int) -> str:
         load_dataset(session, dataset)
     with engine.connect() as conn:
         conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
-        counts = {t: conn.scalar(sa.text(f"SELECT count(*) FROM {t}")) for t in ("event", "event_history", "history")}
+        tables = ("event", "event_history", "history")
+        counts = {t: conn.scalar(sa.text(f"SELECT count(*) FROM {t}")) for t in tables}
     print(f"rows: {counts}", flush=True)
     engine.dispose()
     text: str = instant.isoformat().replace("+00:00", "Z")
@@ -119,7 +121,9 @@ def measure(url: str, instant: str, repeats: int) -> list[dict[str, Any]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--url", required=True)
     parser.add_argument("--repeats", type=int, default=30)

@@ -30,13 +30,15 @@ from sqlalchemy.engine.interfaces import DBAPICursor, ExecutionContext
 from sqlalchemy.orm import Session, SessionTransaction
 
 from app.core.errors import ValidationFailed
-from app.db.base import metadata, utcnow
+from app.db.base import metadata, table_of, utcnow
+from app.history.model import HistoryStart
 
 AS_OF = "as_of"  # Session.info and connection execution option: the instant reads answer for
 AS_OF_LOC = ["query", "as_of"]
 # Tables that are not resource content: reads of them are never shadowed.
 UNVERSIONED = {"alembic_version", "api_key", "change", "history", "history_start", "rate_limit_window"}
 ONE_MICROSECOND = timedelta(microseconds=1)
+HISTORY_START = table_of(HistoryStart)
 
 
 @dataclass(frozen=True)
@@ -86,10 +88,8 @@ def check_as_of(session: Session, instant: datetime) -> None:
             "the state at that instant is not known yet",
             loc=AS_OF_LOC,
         )
-    started = session.scalar(sa.text("SELECT min(started_at) FROM history_start"))
-    if isinstance(started, str):  # SQLite hands the raw text to a textual query
-        started = datetime.fromisoformat(started + "+00:00")
-    if started is not None and instant < started.replace(tzinfo=started.tzinfo or UTC):
+    started = session.scalar(sa.select(sa.func.min(HISTORY_START.c.started_at)))
+    if started is not None and instant < started:
         raise ValidationFailed(
             f"as_of {instant.isoformat()} is before history began ({started.isoformat()}): "
             "nothing is known of the rows at that instant",

@@ -17,7 +17,7 @@ from app.core.errors import NotFound
 from app.history.asof import ONE_MICROSECOND, reading_as_of
 from app.history.writer import READ_FORMS, VERSIONS
 from app.kit.deps import ReadAccess, SessionDep, quick_read
-from app.kit.items import Cursor, Limit, RowId, _make, _param
+from app.kit.items import Cursor, Limit, RowId, make_route, param
 from app.kit.pagination import decode_cursor, encode_cursor, fingerprint, int_key
 from app.kit.read import Row
 from app.kit.responses import page_response
@@ -149,16 +149,16 @@ def _add_history_route(resource: str) -> None:
         dependencies=[ReadAccess],
     )(
         quick_read(
-            _make(
+            make_route(
                 f"{singular}_history",
                 doc,
                 history,
                 [
-                    _param("request", Request),
-                    _param("session", SessionDep),
-                    _param(id_name, RowId),
-                    _param("limit", Limit, 50),
-                    _param("cursor", Cursor, None),
+                    param("request", Request),
+                    param("session", SessionDep),
+                    param(id_name, RowId),
+                    param("limit", Limit, 50),
+                    param("cursor", Cursor, None),
                 ],
             )
         )

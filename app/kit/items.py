@@ -122,7 +122,7 @@ def _article(noun: str) -> str:
     return f"an {noun}" if noun[0] in "aeiou" else f"a {noun}"
 
 
-def _make(
+def make_route(
     name: str, doc: str, body: Callable[..., Response], parameters: list[inspect.Parameter]
 ) -> Callable[..., Response]:
     body.__name__ = body.__qualname__ = name
@@ -131,7 +131,7 @@ def _make(
     return body
 
 
-def _param(name: str, annotation: object, default: object = inspect.Parameter.empty) -> inspect.Parameter:
+def param(name: str, annotation: object, default: object = inspect.Parameter.empty) -> inspect.Parameter:
     return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default)
 
 
@@ -141,9 +141,9 @@ def add_item_routes(router: APIRouter, routes: ItemRoutes) -> None:
     plural, singular, id_name = spec.name, spec.singular, f"{spec.singular}_id"
     page_model: Any = Page[spec.form.out]  # type: ignore[name-defined]  # a model made at runtime
     read_model = (spec.detail or spec.form).out
-    common = [_param("request", Request), _param("session", AsOfSessionDep)]
-    writing = [_param("request", Request), _param("session", WriteSessionDep)]
-    item_id = _param(id_name, RowId)
+    common = [param("request", Request), param("session", AsOfSessionDep)]
+    writing = [param("request", Request), param("session", WriteSessionDep)]
+    item_id = param(id_name, RowId)
     item_path = f"/{plural}/{{{id_name}}}"
     order = routes.order
 
@@ -162,19 +162,19 @@ def add_item_routes(router: APIRouter, routes: ItemRoutes) -> None:
         page = list_page(session, spec.form, routes.apply, filters, key, name, limit=limit, cursor=cursor)
         return page_response(request, page.rows, page.next_cursor)
 
-    sort_param = [_param("sort", order.param, order.default)] if isinstance(order, Sorting) else []
+    sort_param = [param("sort", order.param, order.default)] if isinstance(order, Sorting) else []
     router.get(f"/{plural}", response_model=page_model, responses=READ_ERRORS, dependencies=[ReadAccess])(
         quick_read(
-            _make(
+            make_route(
                 f"list_{plural}",
                 routes.list_doc,
                 list_items,
                 [
                     *common,
-                    _param("filters", Annotated[routes.filters, Query()]),
+                    param("filters", Annotated[routes.filters, Query()]),
                     *sort_param,
-                    _param("limit", Limit, 50),
-                    _param("cursor", Cursor, None),
+                    param("limit", Limit, 50),
+                    param("cursor", Cursor, None),
                 ],
             )
         )
@@ -191,7 +191,7 @@ def add_item_routes(router: APIRouter, routes: ItemRoutes) -> None:
         response_model=read_model,
         responses=ITEM_ERRORS,
         dependencies=[ReadAccess],
-    )(quick_read(_make(f"get_{singular}", get_doc, get_item, [*common, item_id])))
+    )(quick_read(make_route(f"get_{singular}", get_doc, get_item, [*common, item_id])))
 
     def create_item(request: Request, session: Session, data: BaseModel) -> Response:
         return create_one(request, session, spec, data)
@@ -205,7 +205,7 @@ def add_item_routes(router: APIRouter, routes: ItemRoutes) -> None:
         response_model=read_model,
         responses=WRITE_ERRORS,
         dependencies=[WriteAccess],
-    )(_make(f"create_{singular}", create_doc, create_item, [*writing, _param("data", spec.create)]))
+    )(make_route(f"create_{singular}", create_doc, create_item, [*writing, param("data", spec.create)]))
 
     def update_item(request: Request, session: Session, changes: BaseModel, **path: int) -> Response:
         return update_one(request, session, spec, path[id_name], changes)
@@ -220,11 +220,11 @@ def add_item_routes(router: APIRouter, routes: ItemRoutes) -> None:
         responses=WRITE_ERRORS,
         dependencies=[WriteAccess],
     )(
-        _make(
+        make_route(
             f"update_{singular}",
             update_doc,
             update_item,
-            [*writing, item_id, _param("changes", routes.update)],
+            [*writing, item_id, param("changes", routes.update)],
         )
     )
 
@@ -236,7 +236,7 @@ def add_item_routes(router: APIRouter, routes: ItemRoutes) -> None:
         " Honours\n`If-Match`."
     )
     router.delete(item_path, status_code=204, responses=WRITE_ERRORS, dependencies=[WriteAccess])(
-        _make(f"delete_{singular}", delete_doc, delete_item, [*writing, item_id])
+        make_route(f"delete_{singular}", delete_doc, delete_item, [*writing, item_id])
     )
 
 
