@@ -2,10 +2,10 @@
 
 from app.actors.model import Actor, ActorAlias
 from app.auth.model import ApiKey
-from app.events.model import Citation, Event, EventActor
+from app.events.model import Citation, Event, EventActor, EventRelation
 from app.feed.model import Change
 from app.ratelimit.model import RateLimitWindow
-from app.sources.model import Document, Source
+from app.sources.model import Document, Source, SourceAlias
 from app.statements.model import Statement, StatementMention
 
 __all__ = [
@@ -17,8 +17,10 @@ __all__ = [
     "Document",
     "Event",
     "EventActor",
+    "EventRelation",
     "RateLimitWindow",
     "Source",
+    "SourceAlias",
     "Statement",
     "StatementMention",
 ]

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Query, Request, Response
+from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from app.core.errors import NotFound
@@ -17,6 +18,7 @@ from app.events.claims import EventClaims, event_claims
 from app.events.filter import apply_event_filter
 from app.events.model import Event
 from app.events.read import EVENT_CSV, EVENTS, EventSort, event_sort_key
+from app.events.related import MAX_DEPTH, RelatedEvents, related_events
 from app.events.routes import EventFilters, EventId, EventSortParam
 from app.kit.deps import ReadAccess, SessionDep, quick_read
 from app.kit.export import MEDIA_TYPES, ExportFormat, export_response
@@ -102,9 +104,35 @@ def export_events(
 def claims(request: Request, session: SessionDep, event_id: EventId) -> Response:
     """The event's quantitative statements by measure and unit: each claim with its speaker,
     source and grades, the overall range, and whether the claims contradict each other."""
+    _require_event(session, event_id)
+    return json_response(request, event_claims(session, event_id))
+
+
+@router.get(
+    "/events/{event_id}/related",
+    name="related_events",
+    response_model=RelatedEvents,
+    responses=ITEM_ERRORS,
+    dependencies=[ReadAccess],
+)
+def related(
+    request: Request,
+    session: SessionDep,
+    event_id: EventId,
+    depth: Annotated[
+        int, Query(ge=1, le=MAX_DEPTH, description="Steps to follow, 1–3 (1: the direct relations).")
+    ] = 1,
+) -> Response:
+    """The events related to this one up to `depth` steps away, following relations both ways;
+    each at the smallest depth it is reached at, with the type and direction of the relation
+    that reaches it."""
+    _require_event(session, event_id)
+    return json_response(request, related_events(session, event_id, depth))
+
+
+def _require_event(session: Session, event_id: int) -> None:
     if session.scalar(sa.select(col(Event.id)).where(col(Event.id) == event_id)) is None:
         raise NotFound(f"no event with id {event_id}")
-    return json_response(request, event_claims(session, event_id))
 
 
 refuse_writes(router)
