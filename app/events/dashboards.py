@@ -20,9 +20,12 @@ from app.events.model import Event
 from app.events.read import EVENT_CSV, EVENTS, EventSort, event_sort_key
 from app.events.related import MAX_DEPTH, RelatedEvents, related_events
 from app.events.routes import EventFilters, EventId, EventSortParam
+from app.jsonld.claims import EventClaimsLD, event_claims_document
 from app.kit.deps import ReadAccess, SessionDep, quick_read
 from app.kit.export import MEDIA_TYPES, ExportFormat, export_response
 from app.kit.items import ITEM_ERRORS, READ_ERRORS, refuse_writes
+from app.kit.negotiation import JSON_LD, Alternate, alternate_content, component_schemas, negotiated
+from app.kit.read import Row
 from app.kit.responses import json_response
 
 router = APIRouter(prefix="/v1", tags=["dashboards"])
@@ -93,19 +96,36 @@ def export_events(
     return export_response(request, session, EVENT_CSV, format, stmt, event_sort_key(sort))
 
 
+def _claims_ld(session: Session, request: Request, answer: Row) -> object:
+    """The claims answer as a JSON-LD `ItemList` of schema.org `Claim`s, in its order."""
+    ids = [claim["statement_id"] for group in answer["measures"] for claim in group["claims"]]
+    return event_claims_document(session, request.scope, answer["event_id"], ids)
+
+
+CLAIMS_LD = Alternate(JSON_LD, EventClaimsLD, _claims_ld)
+
+
 @router.get(
     "/events/{event_id}/claims",
     name="event_claims",
     response_model=EventClaims,
-    responses=ITEM_ERRORS,
+    responses={**ITEM_ERRORS, **alternate_content(CLAIMS_LD)},
+    openapi_extra=component_schemas(EventClaimsLD),
     dependencies=[ReadAccess],
 )
 @quick_read
 def claims(request: Request, session: SessionDep, event_id: EventId) -> Response:
     """The event's quantitative statements by measure and unit: each claim with its speaker,
-    source and grades, the overall range, and whether the claims contradict each other."""
+    source and grades, the overall range, and whether the claims contradict each other.
+    With `Accept: application/ld+json` the claims come as a schema.org `ItemList` of `Claim`s
+    in JSON-LD instead (`application/json` stays the default)."""
     _require_event(session, event_id)
-    return json_response(request, event_claims(session, event_id))
+    answer = event_claims(session, event_id).model_dump()
+    chosen = negotiated(request, [CLAIMS_LD])
+    if chosen is None:
+        return json_response(request, answer, headers={"Vary": "Accept"})
+    body = chosen.render(session, request, answer)
+    return json_response(request, body, media_type=chosen.media, headers={"Vary": "Accept"})
 
 
 @router.get(
