@@ -67,7 +67,7 @@ def bulk_dataset(events: int = 1500, seed: int = 7) -> dict[str, Any]:
     """Deterministic data of dashboard shape: actor trees, graded sources, 0-4 citations per
     event, multi-day events, heavy-tailed fatalities, statements with competing claims."""
     rng = random.Random(seed)
-    sources = [
+    sources: list[dict[str, Any]] = [
         {
             "ref": f"bs:{i}",
             "name": f"Bulk source {i}",
