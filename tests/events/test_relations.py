@@ -316,3 +316,25 @@ def test_unknown_relation_type_is_422(
 ) -> None:
     body = {"relations": [{"type": "caused", "event_id": chain["invasion"]}]}
     assert_problem(client.patch(f"{EVENTS}/{chain['airstrikes']}", json=body, headers=auth), 422)
+
+
+def test_the_demo_data_carries_the_articles_chain(client: TestClient, demo: dict[str, Any]) -> None:
+    ids = ids_by_ref(client, EVENTS)
+    zapad = client.get(f"{EVENTS}/{ids['event:zapad-2025']}").json()
+    assert zapad["relations"] == [
+        {"type": "follows", "event_id": ids["event:zapad-2021"]},
+        {"type": "related", "event_id": ids["event:belarus-russia-exercise-2022-02"]},
+    ]
+    walk = client.get(f"{EVENTS}/{ids['event:zapad-2025']}/related", params={"depth": 2}).json()["items"]
+    reached = {(item["event"]["ref"], item["type"], item["direction"], item["depth"]) for item in walk}
+    assert ("event:zapad-2021", "follows", "outgoing", 1) in reached
+    # through the 2022 exercise to the invasion that followed it
+    assert ("event:russian-full-scale-invasion-2022", "follows", "incoming", 2) in reached
+    parts = client.get(f"{EVENTS}/{ids['event:russian-full-scale-invasion-2022']}/related").json()["items"]
+    assert {item["event"]["ref"] for item in parts if item["type"] == "part_of"} == {
+        "event:airstrikes-from-belarus-2022",
+        "event:weapons-transit-through-belarus-2022",
+        "event:russian-troops-in-belarus-2022",
+    }
+    union = client.get(f"{EVENTS}/{ids['event:belarus-russia-exercise-2022-02']}").json()
+    assert union["title"].startswith("Union Resolve 2022")
