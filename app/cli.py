@@ -35,9 +35,11 @@ DEBUG = {"on": False}
 db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
 keys_cli = typer.Typer(help="API keys for writing (and reading, if reads need a key).", no_args_is_help=True)
 import_cli = typer.Typer(help="Import outside datasets.", no_args_is_help=True)
+sources_cli = typer.Typer(help="Sources: merge two names of one outlet.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
 cli.add_typer(keys_cli, name="keys")
 cli.add_typer(import_cli, name="import")
+cli.add_typer(sources_cli, name="sources")
 
 
 @cli.callback()
@@ -305,6 +307,28 @@ def _print_import_report(summary: ImportSummary, err: Console) -> None:
         f"skipped {len(summary.skipped)}, warnings {len(summary.warnings)}"
     )
     _print_counts(summary.counts)
+
+
+@sources_cli.command("merge")
+def sources_merge(
+    keep: Annotated[str, typer.Argument(help="The source that stays: its id, ref, name or alias.")],
+    other: Annotated[str, typer.Argument(help="The source merged into it and deleted.")],
+) -> None:
+    """Merge OTHER into KEEP in one transaction: OTHER's documents become KEEP's, OTHER's name
+    and aliases become aliases of KEEP, and OTHER is deleted (all recorded in the change feed)."""
+    from app.db.session import transaction
+    from app.sources.merge import merge_sources
+
+    try:
+        with transaction(author="cli:sources-merge") as session:
+            report = merge_sources(session, keep, other)
+    except APIError as exc:
+        raise _fail(f"{exc.detail}; nothing was changed") from None
+    typer.echo(
+        f"merged source {report.other_name!r} (id {report.other_id}) into {report.keep_name!r} "
+        f"(id {report.keep_id}): {report.documents} documents re-pointed; "
+        f"aliases: {', '.join(map(repr, report.aliases))}"
+    )
 
 
 def _database() -> str:

@@ -2,12 +2,12 @@
 
 from app.actors.model import Actor, ActorAlias
 from app.auth.model import ApiKey
-from app.events.model import Citation, Event, EventActor
+from app.events.model import Citation, Event, EventActor, EventRelation
 from app.feed.model import Change
 from app.history.mirrors import HISTORY_OF
 from app.history.model import HistoryStart, Version
 from app.ratelimit.model import RateLimitWindow
-from app.sources.model import Document, Source
+from app.sources.model import Document, Source, SourceAlias
 from app.statements.model import Statement, StatementMention
 
 __all__ = [
@@ -20,9 +20,11 @@ __all__ = [
     "Document",
     "Event",
     "EventActor",
+    "EventRelation",
     "HistoryStart",
     "RateLimitWindow",
     "Source",
+    "SourceAlias",
     "Statement",
     "StatementMention",
     "Version",

@@ -1,6 +1,7 @@
 """The dependency rule of ARCHITECTURE.md, checked on every import in `app/` (also the ones
 inside functions): a package imports only from packages below it, and resources import each
-other's models and nothing else, except that events and statements build on actors and sources.
+other's models and nothing else, except that events and statements build on actors and sources
+(and on jsonld, which reads the models of all four).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ LAYER = {
     "kit": 3,
     "actors": 4,
     "sources": 4,
+    "jsonld": 4,
     "events": 5,
     "statements": 5,
     "datasets": 6,
@@ -31,6 +33,9 @@ LAYER = {
     "tables": 8,
 }
 RESOURCES = {"actors", "sources", "events", "statements"}
+# Packages that read every resource's models to present them another way (JSON-LD), and that
+# events and statements build on.
+MODEL_READERS = {"jsonld"}
 # Modules that sit above their package's layer: the feed's route is built on the kit like a
 # resource's routes are; the history's mirrors, writer and routes know every resource (its
 # tables and as-of reads sit beside the feed, below the kit).
@@ -57,7 +62,7 @@ def breaches(imports: list[tuple[str, str]]) -> list[str]:
         src, dst = _package(source), _package(target)
         if src == dst or src not in LAYER:
             continue
-        if src in RESOURCES and dst in RESOURCES and target == f"app.{dst}.model":
+        if src in RESOURCES | MODEL_READERS and dst in RESOURCES and target == f"app.{dst}.model":
             continue  # models import nothing above the kit, so any resource may use them
         if LAYER.get(dst, 99) < RAISED.get(source, LAYER[src]):
             continue

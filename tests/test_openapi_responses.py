@@ -159,8 +159,15 @@ class Reader:
         self.covered: set[str] = set()
         self.checked = 0
 
-    def get(self, route: str, path: str, params: dict[str, Any] | None = None, status: int = 200) -> Any:
-        response = self.client.get(path, params=params)
+    def get(
+        self,
+        route: str,
+        path: str,
+        params: dict[str, Any] | None = None,
+        status: int = 200,
+        headers: dict[str, str] | None = None,
+    ) -> Any:
+        response = self.client.get(path, params=params, headers=headers)
         assert response.status_code == status, (
             f"{path} {params}: {response.status_code} {response.text[:300]}"
         )
@@ -175,6 +182,9 @@ class Reader:
         problems = violations(self.contract.validator(schema), value)
         assert not problems, f"{where} does not match its schema:\n" + "\n".join(problems[:20])
         self.checked += 1
+
+
+LD = {"Accept": "application/ld+json"}  # statements and claims as schema.org JSON-LD
 
 
 def walk(reader: Reader, path: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -199,12 +209,21 @@ def read_everything(reader: Reader) -> None:
             reader.get(f"{route}/history", f"/v1/{resource}/{item['id']}/history")
             if resource == "events":
                 reader.get("/v1/events/{event_id}/claims", f"/v1/events/{item['id']}/claims")
+                reader.get("/v1/events/{event_id}/claims", f"/v1/events/{item['id']}/claims", headers=LD)
+                for depth in ("1", "3"):
+                    reader.get(
+                        "/v1/events/{event_id}/related", f"/v1/events/{item['id']}/related", {"depth": depth}
+                    )
+            if resource == "statements":
+                reader.get(route, f"/v1/statements/{item['id']}", headers=LD)
         # Errors are answers too: a missing row and a bad id are documented problems.
         reader.get(route, f"/v1/{resource}/999999", status=404)
         reader.get(route, f"/v1/{resource}/0", status=422)
         reader.get(f"{route}/history", f"/v1/{resource}/999999/history", status=404)
         reader.get(route, f"/v1/{resource}/1", {"as_of": "not a time"}, status=422)
     reader.get("/v1/events/{event_id}/claims", "/v1/events/999999/claims", status=404)
+    reader.get("/v1/events/{event_id}/related", "/v1/events/999999/related", status=404)
+    reader.get("/v1/events/{event_id}/related", "/v1/events/1/related", {"depth": "4"}, status=422)
     for path in ("/v1/events", "/v1/events/timeline", "/v1/events/facets", "/v1/changes"):
         reader.get(path, path, {"limit": "0", "size": "0", "interval": "century"}, status=422)
     for path, params in EXPORTS:

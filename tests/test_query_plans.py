@@ -54,7 +54,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from app.core.enums import ActorKind, ActorRole, EventType, SourceKind, StatementKind
+from app.core.enums import ActorKind, ActorRole, EventType, RelationType, SourceKind, StatementKind
 from app.events.read import EventSort
 
 # --- a dataset big enough for realistic plans ------------------------------------------------------
@@ -67,7 +67,7 @@ def bulk_dataset(events: int = 1500, seed: int = 7) -> dict[str, Any]:
     """Deterministic data of dashboard shape: actor trees, graded sources, 0-4 citations per
     event, multi-day events, heavy-tailed fatalities, statements with competing claims."""
     rng = random.Random(seed)
-    sources = [
+    sources: list[dict[str, Any]] = [
         {
             "ref": f"bs:{i}",
             "name": f"Bulk source {i}",
@@ -161,6 +161,17 @@ def bulk_dataset(events: int = 1500, seed: int = 7) -> dict[str, Any]:
             statement["measure"] = rng.choice(["fatalities", "personnel"])
             statement["value_best"] = rng.choice([10, 20, 100, 1000])
         statements.append(statement)
+    # aliases of some sources, relations between some events (part_of only to an earlier
+    # event, so never a cycle), drawn apart so the rest of the data stays as it was
+    extra = random.Random(seed + 1)
+    for number, record in enumerate(sources):
+        if number % 3 == 0:
+            record["aliases"] = [f"Bulk outlet {number}", f"BO{number}"]
+    for number, record in enumerate(event_records):
+        if number and extra.random() < 0.4:
+            kinds = [kind.value for kind in RelationType]
+            chosen = {(extra.choice(kinds), extra.randrange(number)) for _ in range(extra.randint(1, 3))}
+            record["relations"] = [{"type": kind, "event": f"be:{other}"} for kind, other in sorted(chosen)]
     return {
         "sources": sources,
         "documents": documents,
@@ -452,6 +463,20 @@ def requests_for(client: TestClient) -> list[Request]:
         "items"
     ]:
         requests.append((f"/v1/events/{statement['event_id']}/claims", {}, NONE))
+    # event relations, both ways, to every depth
+    related = client.get("/v1/events", params={"limit": "5", "sort": "-updated_at"}).json()["items"]
+    for item in related:
+        for depth in ("1", "3"):
+            requests.append((f"/v1/events/{item['id']}/related", {"depth": depth}, NONE))
+    # sources by name or alias
+    requests += [
+        ("/v1/events", {"source": "Bulk source 3"}, NONE),
+        ("/v1/events", {"source": ["BO3", "Bulk source 7"], "country": "ua"}, NONE),
+        ("/v1/events", {"source": "bulk outlet 6", "min_sources": "2"}, NONE),
+        ("/v1/documents", {"source": "BO9"}, NONE),
+        ("/v1/statements", {"source": "Bulk source 4"}, NONE),
+        ("/v1/events/timeline", {"interval": "month", "source": "BO3"}, NONE),
+    ]
     # exports (1,500+ events: more than one chunk)
     for fmt in ("csv", "ndjson", "geojson"):
         requests.append(("/v1/events/export", {"format": fmt}, NONE))
@@ -511,6 +536,15 @@ def planned(client: TestClient, load: Callable[[dict[str, Any]], Any], engine: s
         with capture(engine, captured, name, full_reads, resumes="cursor" in params):
             response = client.get(path, params=params)
         assert response.status_code in (200, 404), (name, response.text)
+    # JSON-LD answers (Accept: application/ld+json)
+    statements = client.get("/v1/statements", params={"measure": "fatalities", "limit": "3"}).json()["items"]
+    linked = [f"/v1/statements/{item['id']}" for item in statements]
+    linked += [f"/v1/events/{item['event_id']}/claims" for item in statements]
+    for path in linked:
+        name = f"GET {path} (JSON-LD)"
+        with capture(engine, captured, name, NONE):
+            response = client.get(path, headers={"Accept": "application/ld+json"})
+        assert response.status_code == 200, (name, response.text)
     assert len(captured) > 100
     return captured
 

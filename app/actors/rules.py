@@ -14,10 +14,10 @@ from app.actors.schemas import ActorCreate
 from app.core.text import fold
 from app.db.base import any_of
 from app.db.bulk import bulk_insert
-from app.kit.read import Holders
 from app.kit.rules import (
     Item,
     RecordError,
+    check_aliases,
     check_refs,
     check_unique_names,
     column_values,
@@ -31,7 +31,7 @@ from app.kit.rules import (
 def save_actors(session: Session, items: Sequence[Item[Actor, ActorCreate]]) -> None:
     check_refs(session, Actor, items)
     check_unique_names(session, Actor, items, "name")
-    _check_aliases(session, items)
+    check_aliases(session, items, name_holders, alias_holders, "actor")
     require_existing(
         session,
         Actor,
@@ -65,42 +65,6 @@ def save_actors(session: Session, items: Sequence[Item[Actor, ActorCreate]]) -> 
     if aliases:
         bulk_insert(session, ActorAlias.__table__, aliases)  # type: ignore[attr-defined]
     queue_changes(session, "actors", items)
-
-
-def _check_aliases(session: Session, items: Sequence[Item[Actor, ActorCreate]]) -> None:
-    """An alias identifies exactly one actor and is no other actor's name (nor the reverse)."""
-    own_id = {index: (item.row.id if item.row else None) for index, item in enumerate(items)}
-    alias_keys: dict[str, int] = {}
-    name_keys = {fold(item.data.name): index for index, item in enumerate(items)}
-    for index, item in enumerate(items):
-        for alias in item.data.aliases:
-            key = fold(alias)
-            other = alias_keys.get(key, name_keys.get(key))
-            if other is not None and other != index:
-                raise RecordError(
-                    index,
-                    "aliases",
-                    f"alias {alias!r} also names another actor in this request",
-                    conflict=True,
-                )
-            alias_keys[key] = index
-    batch_ids = set(own_id.values())
-
-    def refuse_taken(keys: dict[str, int], holders: Holders, field: str, says: str) -> None:
-        """A key of `keys` held by an actor outside this batch is a 409."""
-        for key, holder, _ in holders(session, list(keys)):
-            index = keys[key]
-            if holder != own_id[index] and holder not in batch_ids:
-                raise RecordError(
-                    index,
-                    field,
-                    says.format(key=key, name=items[index].data.name, holder=holder),
-                    conflict=True,
-                )
-
-    refuse_taken(alias_keys, alias_holders, "aliases", "alias {key!r} already identifies actor {holder}")
-    refuse_taken(alias_keys, name_holders, "aliases", "alias {key!r} is the name of actor {holder}")
-    refuse_taken(name_keys, alias_holders, "name", "name {name!r} is an alias of actor {holder}")
 
 
 def _check_no_cycles(session: Session, items: Sequence[Item[Actor, ActorCreate]]) -> None:

@@ -11,6 +11,7 @@ from app.kit.schemas import (
     Name,
     Shown,
     Strict,
+    distinct_aliases,
     partial,
     read_model,
 )
@@ -41,14 +42,7 @@ class ActorCreate(ActorFields, Strict):
 
     @model_validator(mode="after")
     def distinct_aliases(self) -> Self:
-        """Repeats (in any case) and the actor's own name add nothing: keep the first spelling."""
-        seen = {self.name.casefold()}
-        kept = []
-        for alias in self.aliases:
-            if alias.casefold() not in seen:
-                seen.add(alias.casefold())
-                kept.append(alias)
-        self.aliases = kept
+        self.aliases = distinct_aliases(self.name, self.aliases)
         return self
 
 

@@ -79,6 +79,25 @@ class ActorRole(StrEnum):
     host = "host"
 
 
+class RelationType(StrEnum):
+    """How one event stands to another: `A part_of B` (an episode of B), `A follows B`,
+    `A precedes B`, `A responds_to B`, or just `related`."""
+
+    part_of = "part_of"
+    follows = "follows"
+    precedes = "precedes"
+    responds_to = "responds_to"
+    related = "related"
+
+
+class RelationDirection(StrEnum):
+    """Seen from the event a walk came from: `outgoing` when that event holds the relation,
+    `incoming` when the related event holds it."""
+
+    outgoing = "outgoing"
+    incoming = "incoming"
+
+
 class StatementKind(StrEnum):
     announcement = "announcement"
     assessment = "assessment"

@@ -191,8 +191,10 @@ def _save(
     # Any: the stored rows are Core rows here, not the model instances the rules' types name.
     save: Callable[[Session, Sequence[Item[Any, CreateT]]], None],
     report: LoadReport,
+    outcomes: dict[str, str] | None = None,
 ) -> dict[str, int]:
-    """Write the records; returns the id of each by ref (so later lookups need no query)."""
+    """Write the records; returns the id of each by ref (so later lookups need no query), and
+    fills `outcomes` (when given) with what became of each."""
     saved: dict[str, int] = {}
     for chunk in _chunks(prepared):
         stored = rows_by_ref(session, model, [data.ref for _, data in chunk if data.ref is not None])
@@ -207,6 +209,8 @@ def _save(
             report[records.resource][item.outcome] += 1
             if item.data.ref is not None and item.id is not None:
                 saved[item.data.ref] = item.id
+                if outcomes is not None:
+                    outcomes[item.data.ref] = item.outcome
     return saved
 
 
@@ -290,23 +294,39 @@ def _load_actors(session: Session, records: _Records, report: LoadReport, ids: _
 
 
 def _load_events(session: Session, records: _Records, report: LoadReport, ids: _RefIds) -> None:
+    """Events in two passes when they relate to events this file creates: first with the
+    relations whose target is already stored, then those events again with all of them, once
+    every event of the file has an id (relations may point either way: A follows B, B
+    precedes A)."""
     actor_refs: set[str] = set()
     document_refs: set[str] = set()
+    event_refs: set[str] = set()
     for record in records.records:
         for key, into, inner in (
             ("actors", actor_refs, "actor"),
             ("citations", document_refs, "document"),
+            ("relations", event_refs, "event"),
         ):
-            for link in record.get(key) or []:
+            links = record.get(key)
+            for link in links if isinstance(links, list) else []:
                 if isinstance(link, dict) and isinstance(link.get(inner), str):
                     into.add(link[inner])
     actors = ids.get(Actor, actor_refs)
     documents = ids.get(Document, document_refs)
+    stored_events = ids.get(Event, event_refs)
+    in_file = {record["ref"] for record in records.records}
+    pending = {ref: -1 for ref in (event_refs & in_file) - stored_events.keys()}  # ids come later
+    events = {**stored_events, **pending}
     targets = [
         (key, _Ref(inner, known, inner, f"needs the ref of a {inner}"))
-        for key, inner, known in (("actors", "actor", actors), ("citations", "document", documents))
+        for key, inner, known in (
+            ("actors", "actor", actors),
+            ("citations", "document", documents),
+            ("relations", "event", events),
+        )
     ]
     prepared = []
+    deferred: list[tuple[FileRecord, FileRecord]] = []  # relations to events not yet stored
     for record in records.records:
         data = dict(record)
         for key, target in targets:
@@ -323,8 +343,30 @@ def _load_events(session: Session, records: _Records, report: LoadReport, ids: _
                 _resolve(records, record, link, target, at=f"{key}.{position}.")
                 converted.append(link)
             data[key] = converted
+        relations = data.get("relations") or []
+        if any(relation["event_id"] == -1 for relation in relations):
+            deferred.append((record, data))
+            data = {**data, "relations": [r for r in relations if r["event_id"] != -1]}
         prepared.append((record, _validate(records, data, EventCreate)))
-    ids.add(Event, _save(session, records, prepared, Event, save_events, report))
+    outcomes: dict[str, str] = {}
+    saved = _save(session, records, prepared, Event, save_events, report, outcomes)
+    ids.add(Event, saved)
+    if not deferred:
+        return
+    again = []
+    for record, data in deferred:
+        for relation, link in zip(data["relations"], record["relations"], strict=True):
+            if relation["event_id"] == -1:
+                relation["event_id"] = saved[link["event"]]
+        again.append((record, _validate(records, data, EventCreate)))
+    _save(session, records, again, Event, save_events, empty_report())
+    # The second pass completes records the first one counted: one that was unchanged there
+    # has now gained relations, so it is an update.
+    counts = report["events"]
+    for record, _ in deferred:
+        if outcomes[record["ref"]] == UNCHANGED:
+            counts[UNCHANGED] -= 1
+            counts[UPDATED] += 1
 
 
 def _load_statements(session: Session, records: _Records, report: LoadReport, ids: _RefIds) -> None:

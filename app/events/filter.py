@@ -22,10 +22,11 @@ from app.db.base import contains_ci
 from app.events.model import Citation, Event, EventActor
 from app.kit.filters import BaseFilter, DateRange, Text, refs_in
 from app.kit.schemas import CountryCode, Credibility, Grade
+from app.sources.filter import SourceScopeFilter
 from app.sources.model import Document, Source
 
 
-class EventFilter(BaseFilter, DateRange, ActorScopeFilter):
+class EventFilter(BaseFilter, DateRange, ActorScopeFilter, SourceScopeFilter):
     role: list[ActorRole] = Field(default_factory=list, description="Narrow the actor filter to these roles.")
     type: list[EventType] = Field(
         default_factory=list,
@@ -112,6 +113,11 @@ def apply_event_filter(session: Session, stmt: Select[Any], f: EventFilter) -> S
         stmt = stmt.where(col(Event.type).in_([t.value for t in f.type]))
     if f.country:
         stmt = stmt.where(col(Event.country).in_(f.country))
+    if f.source:
+        cited = sa.select(col(Citation.event_id)).where(
+            col(Citation.document_id).in_(f.documents_of_sources(session))
+        )
+        stmt = stmt.where(col(Event.id).in_(cited))
     if f.min_reliability or f.min_credibility or f.min_sources:
         stmt = stmt.where(_qualified_sources(f) >= (f.min_sources or 1))
     if f.q:

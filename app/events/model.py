@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlmodel import AutoString, Field, SQLModel
 
-from app.core.enums import ActorRole, DatePrecision, EventType, GeoPrecision, sql_in
+from app.core.enums import ActorRole, DatePrecision, EventType, GeoPrecision, RelationType, sql_in
 from app.db.base import NO_ID_REUSE, check
 from app.kit.rows import Referenced, ResourceRow
 from app.kit.schemas import (
@@ -154,4 +154,26 @@ class Citation(CitationFields, SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     event_id: int = Field(sa_column=sa.Column(sa.ForeignKey("event.id", ondelete="CASCADE"), nullable=False))
+    position: int = 0
+
+
+class EventRelation(SQLModel, table=True):
+    """How an event stands to another (`event_id` is `type` of `related_id`); owned by the
+    event that holds it. The event it points at cannot be deleted while it does."""
+
+    __tablename__ = "event_relation"
+    __table_args__ = (
+        check(sql_in("type", RelationType), "type"),
+        check("related_id <> event_id", "not_self"),
+        # an event's relations in their order, index-only: what every read of events embeds
+        sa.Index("ix_event_relation_event_id_position", "event_id", "position", "related_id", "type"),
+        # the relations pointing at an event: incoming walks, the delete check, part_of cycles
+        sa.Index("ix_event_relation_related_id_event_id", "related_id", "event_id", "type"),
+        NO_ID_REUSE,
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(sa_column=sa.Column(sa.ForeignKey("event.id", ondelete="CASCADE"), nullable=False))
+    related_id: int = Field(sa_column=sa.Column(sa.ForeignKey("event.id"), nullable=False))
+    type: str = Field(sa_column=sa.Column(sa.String(20), nullable=False))
     position: int = 0

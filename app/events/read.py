@@ -1,4 +1,5 @@
-"""How events are read: actors with roles, citations with their grades; their sort orders and CSV layout."""
+"""How events are read: actors with roles, citations with their grades, relations; their sort
+orders and CSV layout."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from sqlmodel import col
 
 from app.actors.read import actor_names
 from app.db.base import in_param, table_of
-from app.events.model import Citation, Event, EventActor
+from app.events.model import Citation, Event, EventActor, EventRelation
 from app.events.schemas import EventOut
 from app.kit.export import CsvLayout, joined
 from app.kit.pagination import (
@@ -26,6 +27,7 @@ from app.sources.read import DOCUMENT, source_briefs
 EVENT = table_of(Event)
 EVENT_ACTOR = table_of(EventActor)
 CITATION = table_of(Citation)
+RELATION = table_of(EventRelation)
 
 
 # Both orders are served by an index `(event_id, position, …)`: no sort per page or chunk.
@@ -51,15 +53,27 @@ CITATIONS_OF = (
 )
 
 
+RELATIONS_OF = (
+    sa.select(RELATION.c.event_id, RELATION.c.related_id, RELATION.c.type)
+    .where(in_param(RELATION.c.event_id))
+    .order_by(RELATION.c.event_id, RELATION.c.position, RELATION.c.related_id)
+)
+
+
 def _embed_event_links(session: Session, rows: list[Row], lookups: Lookups) -> None:
     """Actors with their roles and names; citations with their document and source grades;
-    and what derives from the citations (distinct sources, best grade)."""
+    what derives from the citations (distinct sources, best grade); relations."""
     ids = [row["id"] for row in rows]
     actors = grouped(session, EVENT_ACTORS_OF, ids)
     citations = grouped(session, CITATIONS_OF, ids)
+    relations = grouped(session, RELATIONS_OF, ids)
     names = actor_names(session, lookups, (a[1] for linked in actors.values() for a in linked))
     sources = source_briefs(session, lookups, (c[4] for cited in citations.values() for c in cited))
     for row in rows:
+        related = relations.get(row["id"])
+        row["relations"] = (
+            [{"type": kind, "event_id": other} for _, other, kind in related] if related else []
+        )
         linked = actors.get(row["id"])
         row["actors"] = (
             [{"actor_id": actor_id, "role": role, "name": names[actor_id]} for _, actor_id, role in linked]
@@ -129,6 +143,10 @@ EVENT_CSV = CsvLayout(
         "citations": (
             ("citations", joined(_citation)),
             ("document_ids", joined(lambda c: str(c["document_id"]))),
+        ),
+        "relations": (
+            ("relations", joined(lambda r: f"{r['type']} {r['event_id']}")),
+            ("relation_ids", joined(lambda r: str(r["event_id"]))),
         ),
     },
 )

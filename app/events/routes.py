@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query
 from sqlmodel import col
 
 from app.events.filter import EventFilter, apply_event_filter
-from app.events.model import Citation, Event, EventActor
+from app.events.model import Citation, Event, EventActor, EventRelation
 from app.events.read import EVENTS, EventSort, event_sort_key
 from app.events.rules import save_events
 from app.events.schemas import EventCreate, EventUpdate
@@ -30,8 +30,11 @@ EVENT_SPEC = ResourceSpec(
     EventCreate,
     save_events,
     EVENTS,
-    (Blocker("statements", counter(col(Statement.event_id))),),
-    (col(EventActor.event_id), col(Citation.event_id)),
+    (
+        Blocker("statements", counter(col(Statement.event_id))),
+        Blocker("relations of other events", counter(col(EventRelation.related_id))),
+    ),
+    (col(EventActor.event_id), col(Citation.event_id), col(EventRelation.event_id)),
 )
 
 add_item_routes(
@@ -43,6 +46,6 @@ add_item_routes(
         apply_event_filter,
         "Events matching every filter given; ties in the sort broken by id, nulls last.",
         Sorting(EventSortParam, EventSort.start_date_desc, event_sort_key),
-        update_note="\nFor events, `actors` and `citations` replace the whole list when sent.",
+        update_note="\nFor events, `actors`, `citations` and `relations` replace the whole list when sent.",
     ),
 )

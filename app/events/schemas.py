@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.core.enums import (
     ActorRole,
+    RelationType,
     Reliability,
 )
 from app.core.errors import FieldError
@@ -35,6 +36,17 @@ class CitationIn(CitationFields, Strict):
     pass
 
 
+RELATION = (
+    "How this event stands to the other: `part_of` (an episode of it; never a cycle), `follows`, "
+    "`precedes`, `responds_to` or `related`."
+)
+
+
+class RelationIn(Strict):
+    type: RelationType = Field(description=RELATION)
+    event_id: Id = Field(description="Id of the other event; not this one.")
+
+
 class EventCreate(EventFields, Strict):
     model_config = ConfigDict(
         json_schema_extra={
@@ -54,6 +66,7 @@ class EventCreate(EventFields, Strict):
                             "excerpt": "These exercises will be held in Belarus.",
                         }
                     ],
+                    "relations": [{"type": "follows", "event_id": 2}],
                 }
             ]
         }
@@ -72,6 +85,12 @@ class EventCreate(EventFields, Strict):
         description="The documents that report the event, each graded for credibility. Sent on PATCH, "
         "it replaces the whole list.",
     )
+    relations: list[RelationIn] = Field(
+        default_factory=list,
+        max_length=200,
+        description="How this event stands to other events (each type and event once; `part_of` "
+        "never makes a cycle). Sent on PATCH, it replaces the whole list.",
+    )
 
     @model_validator(mode="after")
     def consistent(self) -> Self:
@@ -86,6 +105,9 @@ class EventCreate(EventFields, Strict):
         pairs = [(link.actor_id, link.role) for link in self.actors]
         if len(set(pairs)) != len(pairs):
             raise FieldError("actors", "actors lists the same actor in the same role twice")
+        relations = [(relation.type, relation.event_id) for relation in self.relations]
+        if len(set(relations)) != len(relations):
+            raise FieldError("relations", "relations lists the same type and event twice")
         return self
 
 
@@ -96,6 +118,11 @@ class EventActorOut(BaseModel):
     actor_id: int = Field(description="Id of the actor taking part.")
     role: ActorRole = Field(description="Its part in the event.")
     name: str = Field(description="The actor's name.")
+
+
+class RelationOut(BaseModel):
+    type: RelationType = Field(description=RELATION)
+    event_id: int = Field(description="Id of the other event.")
 
 
 CitationOut = read_model(
@@ -121,4 +148,5 @@ EventOut = read_model(
         list[CitationOut],  # type: ignore[valid-type]  # a model built at run time
         "The documents that report the event, with their sources, in the order given.",
     ),
+    relations=Shown(list[RelationOut], "How this event stands to other events, in the order given."),
 )

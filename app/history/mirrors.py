@@ -12,9 +12,9 @@ import sqlalchemy as sa
 
 from app.actors.model import Actor, ActorAlias
 from app.db.base import UTCDateTime, metadata, table_of
-from app.events.model import Citation, Event, EventActor
+from app.events.model import Citation, Event, EventActor, EventRelation
 from app.history.asof import MIRRORS, Mirror
-from app.sources.model import Document, Source
+from app.sources.model import Document, Source, SourceAlias
 from app.statements.model import Statement, StatementMention
 
 VALID_FROM, VALID_TO = "valid_from", "valid_to"
@@ -81,13 +81,17 @@ class Versioned:
 VERSIONED = {
     v.resource: v
     for v in (
-        Versioned("sources", table_of(Source)),
+        Versioned("sources", table_of(Source), (Owned(table_of(SourceAlias), "source_id"),)),
         Versioned("documents", table_of(Document)),
         Versioned("actors", table_of(Actor), (Owned(table_of(ActorAlias), "actor_id"),)),
         Versioned(
             "events",
             table_of(Event),
-            (Owned(table_of(EventActor), "event_id"), Owned(table_of(Citation), "event_id")),
+            (
+                Owned(table_of(EventActor), "event_id"),
+                Owned(table_of(Citation), "event_id"),
+                Owned(table_of(EventRelation), "event_id"),
+            ),
         ),
         Versioned("statements", table_of(Statement), (Owned(table_of(StatementMention), "statement_id"),)),
     )

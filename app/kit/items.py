@@ -10,7 +10,7 @@ one, then `limit` and `cursor`.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any
@@ -27,6 +27,7 @@ from app.kit import crud
 from app.kit.crud import ResourceSpec
 from app.kit.deps import AsOfSessionDep, ReadAccess, WriteAccess, WriteSessionDep, quick_read
 from app.kit.filters import BaseFilter
+from app.kit.negotiation import Alternate, alternate_content, component_schemas, negotiated
 from app.kit.pagination import SortKey, list_page
 from app.kit.responses import dump, etag_of, json_response, page_response, service_url
 from app.kit.schemas import Page, problem_responses
@@ -40,8 +41,18 @@ ITEM_ERRORS = problem_responses(401, 404, 422, 503)
 WRITE_ERRORS = problem_responses(401, 403, 404, 409, 412, 413, 422, 503)
 
 
-def read_one(request: Request, session: Session, spec: ResourceSpec, row_id: int) -> Response:
-    return json_response(request, crud.read_one(session, spec, row_id))
+def read_one(
+    request: Request, session: Session, spec: ResourceSpec, row_id: int, alternates: Sequence[Alternate] = ()
+) -> Response:
+    """The row's read form, or another offered media type the client's `Accept` prefers."""
+    form = crud.read_one(session, spec, row_id)
+    if not alternates:
+        return json_response(request, form)
+    chosen = negotiated(request, alternates)
+    if chosen is None:
+        return json_response(request, form, headers={"Vary": "Accept"})
+    body = chosen.render(session, request, form)
+    return json_response(request, body, media_type=chosen.media, headers={"Vary": "Accept"})
 
 
 def create_one(request: Request, session: Session, spec: ResourceSpec, data: BaseModel) -> Response:
@@ -116,6 +127,7 @@ class ItemRoutes:
     order_name: str = ""  # a fixed order's name in cursors
     get_doc: str = ""
     update_note: str = ""  # appended to the update route's description
+    alternates: tuple[Alternate, ...] = ()  # other media types of the single read (JSON-LD)
 
 
 def _article(noun: str) -> str:
@@ -181,7 +193,7 @@ def add_item_routes(router: APIRouter, routes: ItemRoutes) -> None:
     )
 
     def get_item(request: Request, session: Session, **path: int) -> Response:
-        return read_one(request, session, spec, path[id_name])
+        return read_one(request, session, spec, path[id_name], routes.alternates)
 
     get_doc = routes.get_doc or (
         f"One {singular} by id; 404 problem if there is none. Carries the ETag used by If-Match."
@@ -189,7 +201,10 @@ def add_item_routes(router: APIRouter, routes: ItemRoutes) -> None:
     router.get(
         item_path,
         response_model=read_model,
-        responses=ITEM_ERRORS,
+        responses={**ITEM_ERRORS, **alternate_content(*routes.alternates)}
+        if routes.alternates
+        else ITEM_ERRORS,
+        openapi_extra=component_schemas(*(a.model for a in routes.alternates)) if routes.alternates else None,
         dependencies=[ReadAccess],
     )(quick_read(make_route(f"get_{singular}", get_doc, get_item, [*common, item_id])))
 

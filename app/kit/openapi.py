@@ -15,6 +15,8 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
+from app.kit.negotiation import COMPONENTS_KEY
+
 PROBLEM = {"$ref": "#/components/schemas/Problem"}
 KEY_SCHEME = "ApiKey"
 SECURITY_SCHEME = {
@@ -198,14 +200,15 @@ def install_openapi(app: FastAPI) -> None:
             routes=app.routes,
             tags=app.openapi_tags,
         )
+        components = document.setdefault("components", {})
         for path, operations in document["paths"].items():
             for method, operation in operations.items():
+                components.setdefault("schemas", {}).update(operation.pop(COMPONENTS_KEY, {}))
                 _errors_as_problems(operation["responses"])
                 _headers(path, method, operation)
                 _rate_limits(path, operation)
                 _security(path, method, operation)
         _links(document)
-        components = document.setdefault("components", {})
         components.setdefault("securitySchemes", {})[KEY_SCHEME] = SECURITY_SCHEME
         components["headers"] = {"RateLimit": RATE_LIMIT, "RateLimit-Policy": RATE_LIMIT_POLICY}
         app.openapi_schema = document

@@ -65,6 +65,7 @@ def json_response(
     status_code: int = 200,
     headers: dict[str, str] | None = None,
     cache: bool = True,
+    media_type: str = JSON,
 ) -> Response:
     """The answer with its ETag; a GET whose ETag the client already holds gets a bare 304."""
     body = dump(payload)
@@ -74,7 +75,7 @@ def json_response(
         all_headers.update(cache_headers() if cache else {"Cache-Control": "no-cache"})
         if status_code == 200 and etag_matches(request.headers.get("if-none-match"), etag):
             return Response(status_code=304, headers=all_headers)
-    return Response(body, status_code=status_code, media_type=JSON, headers=all_headers)
+    return Response(body, status_code=status_code, media_type=media_type, headers=all_headers)
 
 
 def app_path(scope: Scope) -> str:

@@ -18,6 +18,7 @@ from app.core.text import fold
 from app.db.base import any_of, table_of, utcnow
 from app.db.bulk import allocate_ids, bulk_insert
 from app.feed.changes import record_change
+from app.kit.read import Holders
 
 CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
 
@@ -242,6 +243,59 @@ def check_unique_names(
         field_name,
         lambda data: f"name {data.name!r}",
     )
+
+
+class Aliased(Named, Protocol):
+    """A record of a resource whose rows have aliases (actors, sources)."""
+
+    @property
+    def aliases(self) -> list[str]: ...
+
+
+AliasedT = TypeVar("AliasedT", bound=Aliased)
+
+
+def check_aliases(
+    session: Session,
+    items: Sequence[Item[RowT, AliasedT]],
+    name_holders: Holders,
+    alias_holders: Holders,
+    noun: str,
+) -> None:
+    """An alias identifies exactly one row and is no other row's name (nor the reverse): a
+    clash within the batch or with a stored row outside it is a 409 naming the holder."""
+    own_id = {index: (item.row.id if item.row else None) for index, item in enumerate(items)}
+    alias_keys: dict[str, int] = {}
+    name_keys = {fold(item.data.name): index for index, item in enumerate(items)}
+    for index, item in enumerate(items):
+        for alias in item.data.aliases:
+            key = fold(alias)
+            other = alias_keys.get(key, name_keys.get(key))
+            if other is not None and other != index:
+                raise RecordError(
+                    index,
+                    "aliases",
+                    f"alias {alias!r} also names another {noun} in this request",
+                    conflict=True,
+                )
+            alias_keys[key] = index
+    batch_ids = set(own_id.values())
+
+    def refuse_taken(keys: dict[str, int], holders: Holders, field: str, says: str) -> None:
+        """A key of `keys` held by a row outside this batch is a 409."""
+        for key, holder, _ in holders(session, list(keys)):
+            index = keys[key]
+            if holder != own_id[index] and holder not in batch_ids:
+                raise RecordError(
+                    index,
+                    field,
+                    says.format(key=key, name=items[index].data.name, holder=holder, noun=noun),
+                    conflict=True,
+                )
+
+    refuse_taken(alias_keys, alias_holders, "aliases", "alias {key!r} already identifies {noun} {holder}")
+    refuse_taken(alias_keys, name_holders, "aliases", "alias {key!r} is the name of {noun} {holder}")
+    refuse_taken(name_keys, alias_holders, "name", "name {name!r} is an alias of {noun} {holder}")
 
 
 Values = tuple[object, ...]

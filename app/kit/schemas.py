@@ -384,3 +384,15 @@ def check_ordered(model: BaseModel, names: tuple[str, str, str]) -> None:
         for upper_name, upper in given[i + 1 :]:
             if lower > upper:
                 raise FieldError(upper_name, f"{lower_name} ({lower}) must not exceed {upper_name} ({upper})")
+
+
+def distinct_aliases(name: str, aliases: Iterable[str]) -> list[str]:
+    """Aliases without repeats (in any case) and without the row's own name, which add
+    nothing: the first spelling is kept, in the order given."""
+    seen = {name.casefold()}
+    kept = []
+    for alias in aliases:
+        if alias.casefold() not in seen:
+            seen.add(alias.casefold())
+            kept.append(alias)
+    return kept

@@ -1,11 +1,18 @@
-"""The source and document filters."""
+"""The source and document filters, and the source filter events and statements share.
+
+Source names and aliases are resolved to ids (a 422 when one identifies no source) the first
+time a filter is applied, and the answer is kept on the filter, as the actor filter does.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as sa
 from pydantic import (
+    BaseModel,
     Field,
+    PrivateAttr,
 )
 from sqlalchemy import Select
 from sqlalchemy.orm import Session
@@ -14,10 +21,47 @@ from sqlmodel import col
 from app.core.enums import (
     SourceKind,
 )
+from app.core.errors import ValidationFailed
+from app.core.text import fold
 from app.db.base import contains_ci
 from app.kit.filters import BaseFilter, DateRange, Text, refs_in
 from app.kit.schemas import CountryCode, Grade, Id
-from app.sources.model import Document, Source
+from app.sources.model import Document, Source, SourceAlias
+
+
+class SourceScopeFilter(BaseModel):
+    """`source=`: rows from sources named so, by name or alias (events through their
+    citations, documents directly, statements through their document)."""
+
+    source: list[Text] = Field(
+        default_factory=list,
+        description="Source names or aliases, case-insensitive (repeatable: any of them); one that "
+        "identifies no source is a 422.",
+        examples=[["Reuters News"]],
+    )
+    _source_ids: list[int] | None = PrivateAttr(default=None)
+
+    def source_ids(self, session: Session) -> list[int]:
+        """The ids the names and aliases identify, looked up once per filter."""
+        if self._source_ids is not None:
+            return self._source_ids
+        ids: set[int] = set()
+        for name in self.source:
+            key = fold(name.strip())
+            source_id = session.scalar(sa.select(col(Source.id)).where(col(Source.name_key) == key))
+            if source_id is None:
+                source_id = session.scalar(
+                    sa.select(col(SourceAlias.source_id)).where(col(SourceAlias.alias_key) == key)
+                )
+            if source_id is None:
+                raise ValidationFailed(f"source {name!r} identifies no source", loc=["query", "source"])
+            ids.add(source_id)
+        self._source_ids = sorted(ids)
+        return self._source_ids
+
+    def documents_of_sources(self, session: Session) -> sa.Select[int | None]:
+        """The ids of the documents those sources published."""
+        return sa.select(col(Document.id)).where(col(Document.source_id).in_(self.source_ids(session)))
 
 
 class SourceFilter(BaseFilter):
@@ -35,7 +79,7 @@ class SourceFilter(BaseFilter):
     )
 
 
-class DocumentFilter(BaseFilter, DateRange):
+class DocumentFilter(BaseFilter, DateRange, SourceScopeFilter):
     source_id: list[Id] = Field(default_factory=list, description="Documents of these sources (repeatable).")
     q: Text | None = Field(
         default=None, max_length=500, description="Case-insensitive substring of the title."
@@ -61,6 +105,8 @@ def apply_document_filter(session: Session, stmt: Select[Any], f: DocumentFilter
         stmt = stmt.where(refs_in(col(Document.ref), f.ref))
     if f.source_id:
         stmt = stmt.where(col(Document.source_id).in_(f.source_id))
+    if f.source:
+        stmt = stmt.where(col(Document.source_id).in_(f.source_ids(session)))
     if f.date_from:
         stmt = stmt.where(col(Document.published_on) >= f.date_from)
     if f.date_to:

@@ -3,7 +3,7 @@
 from datetime import date
 
 import sqlalchemy as sa
-from sqlmodel import AutoString, Field
+from sqlmodel import AutoString, Field, SQLModel
 
 from app.core.enums import Reliability, SourceKind, sql_in
 from app.core.text import NAME_MAX
@@ -26,7 +26,9 @@ from app.kit.schemas import (
 class SourceFields(Referenced):
     """A source's own columns, declared once (see `kit.rows`)."""
 
-    name: Name = Field(description="1–500 characters; unique among sources, case-insensitively.")
+    name: Name = Field(
+        description="1–500 characters; unique among sources, case-insensitively, and no other source's alias."
+    )
     kind: SourceKind = Field(
         sa_type=AutoString(length=40), index=True, description="What sort of source it is."
     )
@@ -57,6 +59,27 @@ class Source(SourceFields, ResourceRow, table=True):
     )
 
     name_key: str = Field(max_length=NAME_MAX, unique=True)
+
+
+class SourceAlias(SQLModel, table=True):
+    """One alias of one source ("Reuters News" for Reuters); `alias_key` makes it unique
+    case-insensitively, and no alias is another source's name."""
+
+    __tablename__ = "source_alias"
+    __table_args__ = (
+        check("length(alias) >= 1", "alias_not_empty"),
+        # a source's aliases in their order, index-only: what every read of sources embeds
+        sa.Index("ix_source_alias_source_id_position", "source_id", "position", "alias"),
+        NO_ID_REUSE,
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    source_id: int = Field(
+        sa_column=sa.Column(sa.ForeignKey("source.id", ondelete="CASCADE"), nullable=False)
+    )
+    alias: str = Field(max_length=NAME_MAX)
+    alias_key: str = Field(max_length=NAME_MAX, unique=True)
+    position: int = 0
 
 
 class DocumentFields(Referenced):

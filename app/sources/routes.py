@@ -7,7 +7,7 @@ from app.events.model import Citation
 from app.kit.crud import Blocker, ResourceSpec, counter
 from app.kit.items import ItemRoutes, add_item_routes
 from app.sources.filter import DocumentFilter, SourceFilter, apply_document_filter, apply_source_filter
-from app.sources.model import Document, Source
+from app.sources.model import Document, Source, SourceAlias
 from app.sources.read import DOCUMENT_ORDER, DOCUMENTS, SOURCE_ORDER, SOURCES
 from app.sources.rules import save_documents, save_sources
 from app.sources.schemas import DocumentCreate, DocumentUpdate, SourceCreate, SourceUpdate
@@ -23,6 +23,7 @@ SOURCE_SPEC = ResourceSpec(
     save_sources,
     SOURCES,
     (Blocker("documents", counter(col(Document.source_id))),),
+    (col(SourceAlias.source_id),),
 )
 DOCUMENT_SPEC = ResourceSpec(
     "documents",

@@ -11,25 +11,45 @@ from sqlmodel import col
 from app.core.text import fold
 from app.db.base import any_of
 from app.kit.rules import (
+    ChildList,
     Item,
     RecordError,
+    Values,
+    check_aliases,
     check_refs,
     check_unique_names,
     column_values,
     differs,
     persist,
+    persisted_id,
     queue_changes,
     require_existing,
 )
-from app.sources.model import Document, Source
+from app.sources.model import Document, Source, SourceAlias
+from app.sources.read import alias_holders, name_holders
 from app.sources.schemas import DocumentCreate, SourceCreate
+
+ALIASES = ChildList(SourceAlias, "source_id", ("alias", "alias_key"), ("position", "id"))
 
 
 def save_sources(session: Session, items: Sequence[Item[Source, SourceCreate]]) -> None:
     check_refs(session, Source, items)
     check_unique_names(session, Source, items, "name")
-    values = [column_values(item.data, name_key=fold(item.data.name)) for item in items]
-    persist(session, Source, items, values, [differs(i.row, v) for i, v in zip(items, values, strict=True)])
+    check_aliases(session, items, name_holders, alias_holders, "source")
+    stored = ALIASES.stored(session, [item.row.id for item in items if item.row is not None])
+    values, changed = [], []
+    realias: list[tuple[Item[Source, SourceCreate], list[Values]]] = []
+    for item in items:
+        row_values = column_values(item.data, exclude={"aliases"}, name_key=fold(item.data.name))
+        did_change = differs(item.row, row_values)
+        aliases: list[Values] = [(alias, fold(alias)) for alias in item.data.aliases]
+        if stored.get(item.id or 0, []) != aliases:
+            realias.append((item, aliases))
+            did_change = True
+        values.append(row_values)
+        changed.append(did_change)
+    persist(session, Source, items, values, changed)  # renames land before alias rows move
+    ALIASES.replace(session, {persisted_id(item): new for item, new in realias}, stored)
     queue_changes(session, "sources", items)
 
 

@@ -10,14 +10,18 @@ loader, `POST` and `PATCH` (on the merged row) all validate through them.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.core.enums import (
     Reliability,
 )
 from app.kit.schemas import (
+    Name,
     Shown,
     Strict,
+    distinct_aliases,
     partial,
     read_model,
 )
@@ -35,16 +39,34 @@ class SourceCreate(SourceFields, Strict):
                     "country": "US",
                     "url": "https://www.forbes.com",
                     "reliability": "B",
+                    "aliases": ["Forbes Magazine"],
                 }
             ]
         }
     )
 
+    aliases: list[Name] = Field(
+        default_factory=list,
+        max_length=200,
+        description="Other names the source is cited under (`Reuters News` for Reuters), each "
+        "identifying only this source (case-insensitive) and none another source's name; repeats "
+        "and the source's own name are dropped.",
+    )
+
+    @model_validator(mode="after")
+    def distinct_aliases(self) -> Self:
+        self.aliases = distinct_aliases(self.name, self.aliases)
+        return self
+
 
 SourceUpdate = partial(SourceCreate)
 
 
-SourceOut = read_model("SourceOut", SourceFields)
+SourceOut = read_model(
+    "SourceOut",
+    SourceFields,
+    aliases=Shown(list[str], "Other names of the source, in the order given.", after="name"),
+)
 
 
 class SourceBrief(BaseModel):

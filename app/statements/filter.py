@@ -20,11 +20,12 @@ from app.core.enums import (
 from app.db.base import contains_ci, unicode_lower
 from app.kit.filters import BaseFilter, DateRange, Text, refs_in
 from app.kit.schemas import Credibility, Grade, Id
+from app.sources.filter import SourceScopeFilter
 from app.sources.model import Document, Source
 from app.statements.model import Statement, StatementMention
 
 
-class StatementFilter(BaseFilter, DateRange, ActorScopeFilter):
+class StatementFilter(BaseFilter, DateRange, ActorScopeFilter, SourceScopeFilter):
     role: list[StatementRole] = Field(
         default_factory=list, description="Narrow the actor filter to speaker or mentioned."
     )
@@ -79,6 +80,8 @@ def apply_statement_filter(session: Session, stmt: Select[Any], f: StatementFilt
         stmt = stmt.where(col(Statement.stated_on) >= f.date_from)
     if f.date_to:
         stmt = stmt.where(col(Statement.stated_on) <= f.date_to)
+    if f.source:
+        stmt = stmt.where(col(Statement.document_id).in_(f.documents_of_sources(session)))
     if f.min_reliability:
         graded = (
             sa.select(col(Document.id))

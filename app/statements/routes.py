@@ -3,13 +3,17 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
+from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from app.core.errors import ValidationFailed
+from app.jsonld.claims import ClaimLD, claim_document
 from app.kit.crud import ResourceSpec
 from app.kit.deps import AsOfSessionDep, ReadAccess
 from app.kit.export import MEDIA_TYPES, ExportFormat, export_response
 from app.kit.items import READ_ERRORS, ItemRoutes, Sorting, add_item_routes, refuse_writes
+from app.kit.negotiation import JSON_LD, Alternate
+from app.kit.read import Row
 from app.statements.filter import StatementFilter, apply_statement_filter
 from app.statements.model import Statement, StatementMention
 from app.statements.read import STATEMENT_CSV, STATEMENTS, StatementSort, statement_sort_key
@@ -64,6 +68,13 @@ def export_statements(
 refuse_writes(exports)
 
 
+def _as_claim(session: Session, request: Request, form: Row) -> object:
+    return claim_document(session, request.scope, form["id"])
+
+
+CLAIM_LD = Alternate(JSON_LD, ClaimLD, _as_claim)
+
+
 add_item_routes(
     router,
     ItemRoutes(
@@ -73,5 +84,9 @@ add_item_routes(
         apply_statement_filter,
         "Statements, newest first by default; ties by id in the same direction.",
         Sorting(StatementSortParam, StatementSort.stated_on_desc, statement_sort_key),
+        get_doc="One statement by id; 404 problem if there is none. Carries the ETag used by If-Match.\n"
+        "With `Accept: application/ld+json` it answers the statement as a schema.org `Claim` in "
+        "JSON-LD instead (`application/json` stays the default).",
+        alternates=(CLAIM_LD,),
     ),
 )

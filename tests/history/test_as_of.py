@@ -244,3 +244,47 @@ def test_a_read_of_a_table_without_history_is_refused_not_answered_from_today() 
         assert text.endswith(", scope(id) AS (SELECT 1) SELECT event.id FROM event")
     finally:
         metadata.remove(probe)
+
+
+def test_relations_and_source_aliases_as_they_were(client: TestClient, auth: Headers, load: Load) -> None:
+    """The rows an event's relations and a source's aliases live in keep history too: a read as
+    of an instant embeds them as they were, and the alias filter matches the aliases of then."""
+    load(dataset(source("s1", "Reuters", "B", aliases=["Reuters News"]), document("d1", "s1")))
+    base = {"type": "military_exercise", "start_date": "2021-09-10", "end_date": "2021-09-16"}
+    earlier = client.post("/v1/events", json={**base, "title": "Zapad-2021"}, headers=auth).json()
+    later = client.post(
+        "/v1/events",
+        json={
+            **base,
+            "title": "Zapad-2025",
+            "start_date": "2025-09-12",
+            "end_date": "2025-09-16",
+            "relations": [{"type": "follows", "event_id": earlier["id"]}],
+            "citations": [{"document_id": 1, "credibility": 2}],
+        },
+        headers=auth,
+    ).json()
+    path = f"/v1/events/{later['id']}"
+    assert client.patch(path, json={"relations": []}, headers=auth).status_code == 200
+    assert client.patch("/v1/sources/1", json={"aliases": ["RTRS"]}, headers=auth).status_code == 200
+    related_then, unrelated_now = (v["valid_from"] for v in versions(client, path))
+    source_then = related_then  # the event cited Reuters, which was still "Reuters News" too
+
+    assert client.get(path).json()["relations"] == []
+    assert client.get(path, params={"as_of": related_then}).json()["relations"] == [
+        {"type": "follows", "event_id": earlier["id"]}
+    ]
+    walked = client.get(f"{path}/related", params={"as_of": related_then}).json()["items"]
+    assert [(item["event"]["id"], item["direction"]) for item in walked] == [(earlier["id"], "outgoing")]
+    assert client.get(f"{path}/related", params={"as_of": unrelated_now}).json()["items"] == []
+
+    assert client.get("/v1/sources/1", params={"as_of": source_then}).json()["aliases"] == ["Reuters News"]
+    # today the old alias names no source (a 422); as of then it named Reuters
+    assert_problem(client.get("/v1/events", params={"source": "Reuters News"}), 422)
+    assert refs_or_titles(
+        client.get("/v1/events", params={"source": "Reuters News", "as_of": source_then})
+    ) == ["Zapad-2025"]
+
+
+def refs_or_titles(response: Any) -> list[str]:
+    return [item["title"] for item in response.json()["items"]]

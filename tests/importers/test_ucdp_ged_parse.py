@@ -164,17 +164,19 @@ def test_basic_row_maps_to_records() -> None:
     assert ev["citations"] == [
         {"document": "ucdp-ged:doc:300380:1", "credibility": 6, "excerpt": None},
     ]
+    # "Reuters News" is a spelling of Reuters in the alias table: imported as that source
     [source] = result.bundle.sources
-    assert source["ref"] == "ucdp-ged:source:reuters news"
-    assert (source["name"], source["kind"], source["reliability"]) == (
-        "Reuters News",
+    assert source["ref"] == "ucdp-ged:source:reuters"
+    assert (source["name"], source["aliases"], source["kind"], source["reliability"]) == (
+        "Reuters",
+        ["Reuters News"],
         "news_agency",
         "B",
     )
     [document] = result.bundle.documents
     assert document == {
         "ref": "ucdp-ged:doc:300380:1",
-        "source": "ucdp-ged:source:reuters news",
+        "source": "ucdp-ged:source:reuters",
         "title": "Rebels attack village",
         "published_on": "2013-01-03",
     }

@@ -41,6 +41,7 @@ from app.importers.ucdp_ged.tables import (
     UNATTRIBUTED_SOURCE,
     country_table,
     guess_source_kind,
+    source_aliases,
     source_grades,
 )
 
@@ -107,6 +108,7 @@ class RowConverter:
     def __init__(self) -> None:
         self.countries = country_table()
         self.grades = source_grades()
+        self.aliases = source_aliases()
         self.actors_by_name: dict[str, Record] = {}
         self.actors_by_ref: dict[str, Record] = {}
         self.sources: dict[str, Record] = {}
@@ -314,7 +316,7 @@ class RowConverter:
         return actor
 
     def _source(self, office: str, warnings: list[str]) -> Record:
-        name = clean(office) or UNATTRIBUTED_SOURCE
+        name = self.aliases.source_of(clean(office) or UNATTRIBUTED_SOURCE)
         if len(name) > NAME_MAX:
             name = self._cut_long_name(name, "long-source", f"source_office {name[:60]!r}…", warnings)
         key = name.casefold()
@@ -345,7 +347,12 @@ class RowConverter:
                     "country": grade.country,
                     "description": grade.note,
                 }
-        source = {"ref": _bounded_ref(f"{REF_PREFIX}source:", key), "name": name, **source}
+        source = {
+            "ref": _bounded_ref(f"{REF_PREFIX}source:", key),
+            "name": name,
+            "aliases": self.aliases.aliases_of(name),
+            **source,
+        }
         self.sources[key] = source
         return source
 

@@ -57,27 +57,48 @@ def _describe(error: DatasetError) -> str:
 
 
 def _adopt_existing(session: Session, dataset: Dataset, adopted: dict[str, str]) -> None:
-    """Point at rows that already hold a source's or actor's name under another ref.
+    """Point at rows that already hold a source's or actor's name or alias under another ref.
 
     Names are unique, so a "TIME" source from the demo data or an actor an analyst entered by
     hand would otherwise make every row citing that name fail; an earlier GED release may also
-    have given a shared name to another UCDP id. The stored row is cited as it is (never
+    have given a shared name to another UCDP id. A spelling an analyst made an alias (`sources
+    merge`) is cited as the source it belongs to, as is a source holding one of the alias
+    table's spellings; a spelling another stored source holds is left out of our record's
+    aliases (that source stays apart until merged). The stored row is cited as it is (never
     overwritten); rows without a ref cannot be referenced and stay a loader error.
     """
     lookups: dict[str, tuple[Holders, ...]] = {
-        "sources": (sources_read.name_holders,),
+        "sources": (sources_read.name_holders, sources_read.alias_holders),
         "actors": (actors_read.name_holders, actors_read.alias_holders),
     }
+    taken: dict[str, set[str]] = {}  # our ref -> alias keys another stored row holds
     for kind, holders in lookups.items():
-        by_key = {name_key(record["name"]): record for record in dataset[kind]}
-        keys = sorted(by_key)
+        keys_of = {
+            record["ref"]: [name_key(name) for name in (record["name"], *record.get("aliases", ()))]
+            for record in dataset[kind]
+        }
+        keys = sorted({key for record_keys in keys_of.values() for key in record_keys})
+        held: dict[str, str | None] = {}
         for start in range(0, len(keys), 500):
             chunk = keys[start : start + 500]
             for holder in holders:
                 for stored_key, _, ref in holder(session, chunk):
-                    mine = by_key[stored_key]["ref"]
-                    if ref is not None and ref != mine:
-                        adopted[mine] = ref
+                    held.setdefault(stored_key, ref)
+        for mine, (name, *aliases) in keys_of.items():
+            # the name decides when a stored row holds it; else the first alias a row with a ref
+            # holds; aliases other rows hold are left out of our record
+            ref = held[name] if name in held else next((held[a] for a in aliases if held.get(a)), None)
+            if ref is not None and ref != mine:
+                adopted[mine] = ref
+            elif any(a in held for a in aliases):
+                taken[mine] = {a for a in aliases if a in held and held[a] != mine}
+    if taken:
+        dataset["sources"] = [
+            {**r, "aliases": [a for a in r["aliases"] if name_key(a) not in taken[r["ref"]]]}
+            if r["ref"] in taken
+            else r
+            for r in dataset["sources"]
+        ]
     if not adopted:
         return
     # Records are copied where they change, never edited: a rejected batch is retried row by

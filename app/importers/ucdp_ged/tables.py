@@ -1,9 +1,9 @@
-"""What the importer maps GED codes to, and the two tables shipped beside it.
+"""What the importer maps GED codes to, and the three tables shipped beside it.
 
-`gw_countries.csv` (Gleditsch-Ward numbers and country names to ISO codes) and
-`source_grades.csv` (kinds and reliability grades of known offices) are package data of
-`app.importers`, read once per process; offices missing from the grade table get a kind guessed
-from their name.
+`gw_countries.csv` (Gleditsch-Ward numbers and country names to ISO codes),
+`source_grades.csv` (kinds and reliability grades of known offices) and `source_aliases.csv`
+(spellings of one office) are package data of `app.importers`, read once per process; offices
+missing from the grade table get a kind guessed from their name.
 """
 
 from __future__ import annotations
@@ -149,6 +149,40 @@ class SourceGrades:
         return cls(exact=exact, prefixes=tuple(prefixes))
 
 
+@dataclass(frozen=True)
+class SourceAliases:
+    """The editable table of spellings of one office (source_aliases.csv): each alias is
+    imported as its source, and the source carries its aliases."""
+
+    canonical: dict[str, str]  # name key of an alias -> the source's name
+    aliases: dict[str, tuple[str, ...]]  # name key of a source -> its aliases, in table order
+
+    def source_of(self, name: str) -> str:
+        """The name `name` is imported under (itself when it is no alias)."""
+        return self.canonical.get(name_key(name), name)
+
+    def aliases_of(self, name: str) -> list[str]:
+        return list(self.aliases.get(name_key(name), ()))
+
+    @classmethod
+    def parse(cls, text: str) -> SourceAliases:
+        lines = [line for line in text.splitlines() if not line.lstrip().startswith("#")]
+        canonical: dict[str, str] = {}
+        aliases: dict[str, list[str]] = {}
+        for number, row in enumerate(csv.DictReader(lines), start=2):
+            alias, source = clean(row.get("alias")), clean(row.get("source"))
+            if not alias or not source or name_key(alias) == name_key(source):
+                raise ValueError(f"source_aliases.csv data row {number}: bad row {row!r}")
+            if name_key(alias) in canonical:
+                raise ValueError(f"source_aliases.csv data row {number}: {alias!r} is listed twice")
+            canonical[name_key(alias)] = source
+            aliases.setdefault(name_key(source), []).append(alias)
+        for key in aliases:
+            if key in canonical:
+                raise ValueError(f"source_aliases.csv: {canonical[key]!r} is both an alias and a source")
+        return cls(canonical=canonical, aliases={key: tuple(names) for key, names in aliases.items()})
+
+
 def _package_text(name: str) -> str:
     """A data file of `app.importers`, where it always was (pyproject ships it as package data)."""
     return resources.files("app.importers").joinpath(name).read_text(encoding="utf-8")
@@ -164,6 +198,12 @@ def country_table() -> CountryTable:
 def source_grades() -> SourceGrades:
     """The shipped grade table (read once per process)."""
     return SourceGrades.parse(_package_text("source_grades.csv"))
+
+
+@cache
+def source_aliases() -> SourceAliases:
+    """The shipped alias table (read once per process)."""
+    return SourceAliases.parse(_package_text("source_aliases.csv"))
 
 
 _KIND_HINTS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
