@@ -152,7 +152,8 @@ def _tables_named(statement: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
 
 
 def _literal(dialect: sa.Dialect, instant: datetime) -> str:
-    text = instant.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    # isoformat pads the year to four digits (strftime's %Y writes year 1 as "1")
+    text = instant.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
     if dialect.name == "sqlite":
         return f"'{text}'"  # UTCDateTime stores naive UTC text in this layout
     return f"TIMESTAMPTZ '{text}+00:00'"

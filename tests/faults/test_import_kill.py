@@ -177,3 +177,14 @@ def test_a_sigkilled_import_leaves_whole_batches_and_a_rerun_completes_it(
     assert store_by_refs(url) == clean
     assert count_rows(url)["event"] == ROWS
     assert_feed_matches_store(url)
+    # history: one `create` per event, killed batches left none behind
+    engine = engine_for(url)
+    try:
+        with engine.connect() as conn:
+            versions = conn.execute(
+                sa.text("SELECT count(*), count(DISTINCT row_id) FROM history WHERE resource = 'events'")
+            ).one()
+            mirrored = conn.scalar(sa.text("SELECT count(*) FROM event_history"))
+    finally:
+        engine.dispose()
+    assert tuple(versions) == (ROWS, ROWS) and mirrored == ROWS
