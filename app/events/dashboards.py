@@ -24,7 +24,7 @@ from app.jsonld.claims import EventClaimsLD, event_claims_document
 from app.kit.deps import AsOfSessionDep, ReadAccess, quick_read
 from app.kit.export import MEDIA_TYPES, ExportFormat, export_response
 from app.kit.items import ITEM_ERRORS, READ_ERRORS, refuse_writes
-from app.kit.negotiation import JSON_LD, Alternate, alternate_content, component_schemas, negotiated
+from app.kit.negotiation import JSON_LD, Alternate, alternate_content, component_schemas, negotiated_response
 from app.kit.read import Row
 from app.kit.responses import json_response
 
@@ -120,12 +120,7 @@ def claims(request: Request, session: AsOfSessionDep, event_id: EventId) -> Resp
     With `Accept: application/ld+json` the claims come as a schema.org `ItemList` of `Claim`s
     in JSON-LD instead (`application/json` stays the default)."""
     _require_event(session, event_id)
-    answer = event_claims(session, event_id).model_dump()
-    chosen = negotiated(request, [CLAIMS_LD])
-    if chosen is None:
-        return json_response(request, answer, headers={"Vary": "Accept"})
-    body = chosen.render(session, request, answer)
-    return json_response(request, body, media_type=chosen.media, headers={"Vary": "Accept"})
+    return negotiated_response(request, session, event_claims(session, event_id).model_dump(), [CLAIMS_LD])
 
 
 @router.get(

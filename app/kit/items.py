@@ -27,7 +27,7 @@ from app.kit import crud
 from app.kit.crud import ResourceSpec
 from app.kit.deps import AsOfSessionDep, ReadAccess, WriteAccess, WriteSessionDep, quick_read
 from app.kit.filters import BaseFilter
-from app.kit.negotiation import Alternate, alternate_content, component_schemas, negotiated
+from app.kit.negotiation import Alternate, alternate_content, component_schemas, negotiated_response
 from app.kit.pagination import SortKey, list_page
 from app.kit.responses import dump, etag_of, json_response, page_response, service_url
 from app.kit.schemas import Page, problem_responses
@@ -48,11 +48,7 @@ def read_one(
     form = crud.read_one(session, spec, row_id)
     if not alternates:
         return json_response(request, form)
-    chosen = negotiated(request, alternates)
-    if chosen is None:
-        return json_response(request, form, headers={"Vary": "Accept"})
-    body = chosen.render(session, request, form)
-    return json_response(request, body, media_type=chosen.media, headers={"Vary": "Accept"})
+    return negotiated_response(request, session, form, alternates)
 
 
 def create_one(request: Request, session: Session, spec: ResourceSpec, data: BaseModel) -> Response:

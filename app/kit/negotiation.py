@@ -13,12 +13,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import Request
+from fastapi import Request, Response
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from app.kit.read import Row
-from app.kit.responses import JSON
+from app.kit.responses import JSON, json_response
 
 JSON_LD = "application/ld+json"
 
@@ -95,10 +95,17 @@ def alternate_content(*alternates: Alternate) -> dict[int | str, dict[str, Any]]
     return {200: {"content": content, "headers": {"Vary": VARY_ACCEPT}}}
 
 
-def negotiated(request: Request, alternates: Sequence[Alternate]) -> Alternate | None:
-    """The alternate the request's `Accept` prefers to JSON, or None for JSON."""
+def negotiated_response(
+    request: Request, session: Session, form: Row, alternates: Sequence[Alternate]
+) -> Response:
+    """`form` as JSON, or as the alternate the request's `Accept` prefers, with `Vary: Accept`
+    (and each representation its own ETag)."""
     media = preferred_media(request, [JSON, *(a.media for a in alternates)])
-    return next((a for a in alternates if a.media == media), None)
+    chosen = next((a for a in alternates if a.media == media), None)
+    if chosen is None:
+        return json_response(request, form, headers={"Vary": "Accept"})
+    body = chosen.render(session, request, form)
+    return json_response(request, body, media_type=chosen.media, headers={"Vary": "Accept"})
 
 
 def component_schemas(*models: type[BaseModel]) -> dict[str, Any]:
