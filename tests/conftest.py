@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from app.core.config import get_settings
+from app.db import replicas
 from app.db import session as db_session
 from app.db.base import metadata
 from app.db.migrations import upgrade
@@ -26,6 +27,7 @@ BACKENDS = ["sqlite", *(["postgresql"] if PG_URL else [])]
 
 
 def _reset_caches() -> None:
+    replicas.reset_router()
     get_settings.cache_clear()
     db_session.get_engine.cache_clear()
 
@@ -92,6 +94,13 @@ def database_url(
         "LIMIT_CONCURRENCY",
         "TIMEOUT_KEEP_ALIVE",
         "H11_MAX_INCOMPLETE_EVENT_SIZE",
+        "DATABASE_READ_URL",
+        "MAX_REPLICA_LAG",
+        "REPLICA_CHECK_INTERVAL",
+        "DATABASE_LISTEN_URL",
+        "FEED_WAIT_MAX",
+        "FEED_STREAM_MAX",
+        "FEED_POLL_INTERVAL",
     ):
         monkeypatch.delenv(name, raising=False)
     # one TestClient address makes every request of the suite: the rate-limit tests turn the
