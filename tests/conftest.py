@@ -171,23 +171,33 @@ def pytest_report_header() -> str:
     return f"databases: {', '.join(BACKENDS)}"
 
 
-# --- the fault tests may not skip in CI --------------------------------------------------------
+# --- tests that may not skip in CI ------------------------------------------------------------
 
-FAULT_TESTS = "tests/faults/"
-_fault_skips: list[str] = []
+# (test file prefix, the variable that says the thing they need is there): with the variable
+# set, as .ci/run sets them, a skip there is a failure, so a green run means they ran
+REQUIRED = [
+    ("tests/faults/", "FAULT_DATABASE_URL"),
+    ("tests/db/test_replicas.py", "TEST_REPLICA_URL"),
+    ("tests/db/test_pgbouncer.py", "REQUIRE_PGBOUNCER"),
+    ("tests/feed/test_relay.py", "REQUIRE_BROKERS"),
+]
+_required_skips: list[str] = []
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    if report.skipped and report.nodeid.startswith(FAULT_TESTS):
-        _fault_skips.append(report.nodeid)
+    if report.skipped and any(
+        report.nodeid.startswith(prefix) and os.environ.get(variable) for prefix, variable in REQUIRED
+    ):
+        _required_skips.append(report.nodeid)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """With FAULT_DATABASE_URL set (as .ci/run sets it) a skipped fault test is a failure: the
-    cluster was meant to be there, and a green run must mean the fault tests ran."""
-    if os.environ.get("FAULT_DATABASE_URL") and _fault_skips:
+    cluster was meant to be there, and a green run must mean the fault tests ran; likewise the
+    replica, pooler and broker tests with their variables (REQUIRED)."""
+    if _required_skips:
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-        message = f"FAULT_DATABASE_URL is set but {len(_fault_skips)} fault tests skipped: {_fault_skips}"
+        message = f"{len(_required_skips)} tests skipped whose requirement is set: {_required_skips}"
         if reporter is not None:
             reporter.write_line(message, red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -31,8 +31,8 @@ LAYER = {
 }
 RESOURCES = {"actors", "sources", "events", "statements"}
 # Modules that sit above their package's layer: the feed's route is built on the kit like a
-# resource's routes are.
-RAISED = {"app.feed.routes": 4}
+# resource's routes are, and the relay publishes what the route shows.
+RAISED = {"app.feed.routes": 4, "app.feed.relay": 4}
 
 
 def _imports() -> list[tuple[str, str]]:
