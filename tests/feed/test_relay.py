@@ -87,9 +87,9 @@ async def consume_everything(kind: str, url: str, name: str) -> list[int]:
                 messages = await subscription.fetch(500, timeout=1)
             except nats.errors.TimeoutError:
                 break
-            for message in messages:
-                seqs.append(int(message.headers["Nats-Msg-Id"]))  # type: ignore[index]
-                await message.ack()
+            for received in messages:
+                seqs.append(int((received.headers or {})["Nats-Msg-Id"]))
+                await received.ack()
         await client.close()
         return seqs
     connection = await aio_pika.connect(url)
