@@ -105,7 +105,7 @@ def demo() -> None:
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(envvar="PORT", help="Port to listen on.")] = 8000,
-    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    workers: Annotated[int, typer.Option(envvar="WORKERS", min=1, help="Worker processes.")] = 1,
 ) -> None:
     """Run the API; the embedded database is created, migrated and filled on first start.
     uvicorn's limits come from the settings HTTP_IMPLEMENTATION, LIMIT_CONCURRENCY,
