@@ -23,7 +23,6 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -76,7 +75,6 @@ class Replica:
 class ReadRouter:
     """The replicas of one process, their last check, and the choice of a database per read."""
 
-    primary: Engine
     replicas: list[Replica]
     max_lag: float
     interval: float
@@ -85,6 +83,10 @@ class ReadRouter:
     started: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
     stopped: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def primary(self) -> Engine:
+        return get_engine()
 
     def start(self) -> None:
         with self.lock:
@@ -198,10 +200,18 @@ def _mark_down_on_disconnect(engine: Engine, replica: Replica) -> None:
             replica.up = False
 
 
-@lru_cache
+_router: tuple[object, ReadRouter] | None = None
+
+
 def get_router() -> ReadRouter:
-    """This process's router over DATABASE_READ_URL (no replicas: every read on the primary)."""
+    """This process's router over DATABASE_READ_URL (no replicas: every read on the primary);
+    made again when the settings are read again (tests change them)."""
+    global _router
     settings = get_settings()
+    if _router is not None and _router[0] is settings:
+        return _router[1]
+    if _router is not None:
+        _router[1].stop()
     replicas = []
     for url in settings.read_url_list:
         replica = Replica(
@@ -210,19 +220,19 @@ def get_router() -> ReadRouter:
         )
         _mark_down_on_disconnect(replica.engine, replica)
         replicas.append(replica)
-    return ReadRouter(
-        primary=get_engine(),
-        replicas=replicas,
-        max_lag=settings.max_replica_lag,
-        interval=settings.replica_check_interval,
+    router = ReadRouter(
+        replicas=replicas, max_lag=settings.max_replica_lag, interval=settings.replica_check_interval
     )
+    _router = (settings, router)
+    return router
 
 
 def reset_router() -> None:
-    """Forget this process's router (the settings changed: tests), stopping its checks."""
-    if get_router.cache_info().currsize:
-        get_router().stop()
-    get_router.cache_clear()
+    """Forget this process's router, stopping its checks."""
+    global _router
+    if _router is not None:
+        _router[1].stop()
+    _router = None
 
 
 def current_wal_position() -> str:
