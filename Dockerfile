@@ -24,4 +24,5 @@ HEALTHCHECK --interval=30s --timeout=3s CMD ["python", "-c", "import os, urllib.
 # `serve` applies uvicorn's limits from the environment: HTTP_IMPLEMENTATION, LIMIT_CONCURRENCY,
 # TIMEOUT_KEEP_ALIVE, H11_MAX_INCOMPLETE_EVENT_SIZE (and the app's BODY_TIMEOUT, MAX_BODY_BYTES);
 # see the README's "Security and limits". Put a proxy such as deploy/nginx.conf in front.
+# WORKERS sets the worker processes (with PROMETHEUS_MULTIPROC_DIR for /metrics; see "Running at scale").
 CMD ["sh", "-c", "exec conflict-events serve --host 0.0.0.0 --port \"$PORT\""]

@@ -107,7 +107,7 @@ def demo() -> None:
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(envvar="PORT", help="Port to listen on.")] = 8000,
-    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    workers: Annotated[int, typer.Option(envvar="WORKERS", min=1, help="Worker processes.")] = 1,
 ) -> None:
     """Run the API; the embedded database is created, migrated and filled on first start.
     uvicorn's limits come from the settings HTTP_IMPLEMENTATION, LIMIT_CONCURRENCY,
@@ -135,6 +135,48 @@ def serve(
         timeout_keep_alive=settings.timeout_keep_alive,
         h11_max_incomplete_event_size=settings.h11_max_incomplete_event_size,
     )
+
+
+@cli.command("relay")
+def relay(
+    to: Annotated[
+        str, typer.Option("--to", help="The broker: amqp://user:pass@host/vhost or nats://host:4222.")
+    ],
+    name: Annotated[
+        str, typer.Option(help="Exchange and queue (RabbitMQ) or stream (NATS) to publish to.")
+    ] = "conflict-events",
+    batch: Annotated[int, typer.Option(min=1, max=1000, help="Changes read (and confirmed) at once.")] = 100,
+) -> None:
+    """Publish the change feed to RabbitMQ or NATS JetStream, at least once and in order, from
+    where the broker's last acknowledged change left off (see the README's Running at scale)."""
+    import asyncio
+    import logging
+    from urllib.parse import urlsplit
+
+    from app.feed import relay as feed_relay
+
+    if urlsplit(to).scheme not in feed_relay.SCHEMES:
+        raise _fail(f"--to {to!r} must be an amqp:// or nats:// URL (see: conflict-events relay --help)", 2)
+    from app.api.observability import configure_logging
+
+    configure_logging(json_logs=False)
+    logging.getLogger("aiormq").setLevel(logging.CRITICAL)  # its failures are raised, and said once
+
+    async def run() -> None:
+        broker = await feed_relay.open_broker(to, name)
+        try:
+            await feed_relay.relay(broker, batch=batch)
+        finally:
+            await broker.close()
+
+    try:
+        asyncio.run(run())
+    except KeyboardInterrupt:
+        pass
+    except feed_relay.BROKER_ERRORS as exc:
+        parts = urlsplit(to)
+        where = f"{parts.scheme}://{parts.hostname}:{parts.port or ''}"  # no credentials
+        raise _fail(f"the broker at {where} failed: {type(exc).__name__}: {exc or 'no answer'}") from None
 
 
 @keys_cli.command("create")

@@ -13,6 +13,7 @@ from app.api.docs import install_docs
 from app.api.middleware import (
     BodyLimitMiddleware,
     BodyTimeoutMiddleware,
+    ConsistencyTokenMiddleware,
     HeadMiddleware,
     HostMiddleware,
     RequestIdMiddleware,
@@ -110,6 +111,7 @@ def create_app() -> FastAPI:
             "If-Match",
             "If-None-Match",
             "X-Request-ID",
+            "X-Consistency-Token",
         ],
         expose_headers=[
             "ETag",
@@ -121,9 +123,12 @@ def create_app() -> FastAPI:
             "Retry-After",
             "RateLimit",
             "RateLimit-Policy",
+            "X-Consistency-Token",
         ],
         max_age=600,
     )
+    if settings.read_url_list:
+        app.add_middleware(ConsistencyTokenMiddleware)
     app.add_middleware(HostMiddleware, allowed_hosts=settings.allowed_host_list)
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from app.core.config import get_settings
+from app.db import replicas
 from app.db import session as db_session
 from app.db.base import metadata
 from app.db.migrations import upgrade
@@ -26,6 +27,7 @@ BACKENDS = ["sqlite", *(["postgresql"] if PG_URL else [])]
 
 
 def _reset_caches() -> None:
+    replicas.reset_router()
     get_settings.cache_clear()
     db_session.get_engine.cache_clear()
 
@@ -92,6 +94,13 @@ def database_url(
         "LIMIT_CONCURRENCY",
         "TIMEOUT_KEEP_ALIVE",
         "H11_MAX_INCOMPLETE_EVENT_SIZE",
+        "DATABASE_READ_URL",
+        "MAX_REPLICA_LAG",
+        "REPLICA_CHECK_INTERVAL",
+        "DATABASE_LISTEN_URL",
+        "FEED_WAIT_MAX",
+        "FEED_STREAM_MAX",
+        "FEED_POLL_INTERVAL",
     ):
         monkeypatch.delenv(name, raising=False)
     # one TestClient address makes every request of the suite: the rate-limit tests turn the
@@ -162,23 +171,33 @@ def pytest_report_header() -> str:
     return f"databases: {', '.join(BACKENDS)}"
 
 
-# --- the fault tests may not skip in CI --------------------------------------------------------
+# --- tests that may not skip in CI ------------------------------------------------------------
 
-FAULT_TESTS = "tests/faults/"
-_fault_skips: list[str] = []
+# (test file prefix, the variable that says the thing they need is there): with the variable
+# set, as .ci/run sets them, a skip there is a failure, so a green run means they ran
+REQUIRED = [
+    ("tests/faults/", "FAULT_DATABASE_URL"),
+    ("tests/db/test_replicas.py", "TEST_REPLICA_URL"),
+    ("tests/db/test_pgbouncer.py", "REQUIRE_PGBOUNCER"),
+    ("tests/feed/test_relay.py", "REQUIRE_BROKERS"),
+]
+_required_skips: list[str] = []
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    if report.skipped and report.nodeid.startswith(FAULT_TESTS):
-        _fault_skips.append(report.nodeid)
+    if report.skipped and any(
+        report.nodeid.startswith(prefix) and os.environ.get(variable) for prefix, variable in REQUIRED
+    ):
+        _required_skips.append(report.nodeid)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """With FAULT_DATABASE_URL set (as .ci/run sets it) a skipped fault test is a failure: the
-    cluster was meant to be there, and a green run must mean the fault tests ran."""
-    if os.environ.get("FAULT_DATABASE_URL") and _fault_skips:
+    cluster was meant to be there, and a green run must mean the fault tests ran; likewise the
+    replica, pooler and broker tests with their variables (REQUIRED)."""
+    if _required_skips:
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-        message = f"FAULT_DATABASE_URL is set but {len(_fault_skips)} fault tests skipped: {_fault_skips}"
+        message = f"{len(_required_skips)} tests skipped whose requirement is set: {_required_skips}"
         if reporter is not None:
             reporter.write_line(message, red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -37,9 +37,16 @@ RESOURCES = {"actors", "sources", "events", "statements"}
 # events and statements build on.
 MODEL_READERS = {"jsonld"}
 # Modules that sit above their package's layer: the feed's route is built on the kit like a
-# resource's routes are; the history's mirrors, writer and routes know every resource (its
-# tables and as-of reads sit beside the feed, below the kit).
-RAISED = {"app.feed.routes": 4, "app.history.mirrors": 6, "app.history.writer": 6, "app.history.routes": 6}
+# resource's routes are, and the relay publishes what the route shows; the history's mirrors,
+# writer and routes know every resource (its tables and as-of reads sit beside the feed, below
+# the kit).
+RAISED = {
+    "app.feed.routes": 4,
+    "app.feed.relay": 4,
+    "app.history.mirrors": 6,
+    "app.history.writer": 6,
+    "app.history.routes": 6,
+}
 
 
 def _imports() -> list[tuple[str, str]]:

@@ -64,6 +64,7 @@ EXTRA_DASHBOARD_QUERIES: list[tuple[str, dict[str, Any]]] = [
     ("/v1/changes", {}),
     ("/v1/changes", {"after": "3", "limit": "2"}),
     ("/v1/changes", {"after": "999999"}),
+    ("/v1/changes", {"after": "999999", "wait": "0.2"}),
     ("/healthz", {}),
     ("/readyz", {}),
     ("/metrics", {}),
@@ -226,6 +227,8 @@ def read_everything(reader: Reader) -> None:
     reader.get("/v1/events/{event_id}/related", "/v1/events/1/related", {"depth": "4"}, status=422)
     for path in ("/v1/events", "/v1/events/timeline", "/v1/events/facets", "/v1/changes"):
         reader.get(path, path, {"limit": "0", "size": "0", "interval": "century"}, status=422)
+    # the stream itself never ends by itself (tests/feed/test_push.py reads it); its refusal does
+    reader.get("/v1/changes/stream", "/v1/changes/stream", {"after": "-1"}, status=422)
     for path, params in EXPORTS:
         check_export(reader, path, params)
     check_export(reader, "/v1/events/export", {"format": "geojson"})

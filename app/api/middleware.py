@@ -59,6 +59,9 @@ class SecurityHeadersMiddleware:
         await self.app(scope, receive, send_with_headers)
 
 
+CONSISTENCY_TOKEN = b"x-consistency-token"
+
+
 class RequestIdMiddleware:
     """Every response carries X-Request-ID: the client's own (if sane) or a new one."""
 
@@ -81,6 +84,28 @@ class RequestIdMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_id)
+
+
+class ConsistencyTokenMiddleware:
+    """A write's answer carries the WAL position of its commit (`X-Consistency-Token`, set on
+    the request's state by `kit.deps.get_write_session`); a read that sends it back is served
+    only by a database that has replayed that far. Installed when read replicas are set."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_token(message: Message) -> None:
+            token = scope.get("state", {}).get("consistency_token")
+            if message["type"] == "http.response.start" and token:
+                message["headers"] = [*message.get("headers", []), (CONSISTENCY_TOKEN, token.encode())]
+            await send(message)
+
+        await self.app(scope, receive, send_with_token)
 
 
 # Answered whatever the Host: load balancers and scrapers call them by address.

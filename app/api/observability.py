@@ -32,6 +32,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import REGISTRY, Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.db.replicas import get_router
 from app.db.session import get_engine
 
 log = logging.getLogger("conflict_events.access")
@@ -64,6 +65,7 @@ class DatabaseCollector(Collector):
         size = GaugeMetricFamily("conflict_events_db_pool_size", "Connections the pool keeps open.")
         size.add_metric([], float(getattr(pool, "size", lambda: 0)()))
         yield size
+        yield from replica_metrics()
         head = GaugeMetricFamily(
             "conflict_events_change_feed_head", "The last seq of the change feed (0 when empty)."
         )
@@ -74,6 +76,31 @@ class DatabaseCollector(Collector):
             return  # the database is away: /readyz says so; the other samples still count
         head.add_metric([], float(seq))
         yield head
+
+
+def replica_metrics() -> Iterator[GaugeMetricFamily]:
+    """Each read replica's state and lag as this process last checked them (none without
+    DATABASE_READ_URL)."""
+    router = get_router()
+    if not router.replicas:
+        return
+    router.start()
+    up = GaugeMetricFamily(
+        "conflict_events_db_replica_up",
+        "1 when the read replica serves reads (answered its last check, within MAX_REPLICA_LAG).",
+        labels=["database"],
+    )
+    lag = GaugeMetricFamily(
+        "conflict_events_db_replica_lag_seconds",
+        "How far the read replica's replay is behind the primary, in seconds (absent when unknown).",
+        labels=["database"],
+    )
+    for replica in router.replicas:
+        up.add_metric([replica.name], 1.0 if replica.state(router.max_lag) == "up" else 0.0)
+        if replica.lag is not None and replica.up:
+            lag.add_metric([replica.name], replica.lag)
+    yield up
+    yield lag
 
 
 REGISTRY.register(DatabaseCollector())

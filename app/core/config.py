@@ -53,6 +53,25 @@ class Settings(BaseSettings):
     limit_concurrency: int = Field(default=1000, ge=1)
     timeout_keep_alive: int = Field(default=5, ge=1)
     h11_max_incomplete_event_size: int = Field(default=16_384, ge=1024)
+    # Read replicas (app.db.replicas): comma-separated PostgreSQL URLs that serve reads; one
+    # that is down, or lags more than `max_replica_lag` seconds behind the primary, is skipped.
+    # Each process checks every replica every `replica_check_interval` seconds.
+    database_read_url: str = ""
+    max_replica_lag: float = Field(default=10, gt=0)
+    replica_check_interval: float = Field(default=1, gt=0)
+    # `transaction`: DATABASE_URL is a pooler in transaction pooling mode (PgBouncer): psycopg
+    # prepares no statements, and LISTEN (which needs a session of its own) goes to
+    # DATABASE_LISTEN_URL only.
+    database_pooler: Literal["none", "transaction"] = "none"
+    # where the change feed LISTENs for commits; empty: DATABASE_URL, unless behind a pooler
+    database_listen_url: str = ""
+    # the change feed's push: /v1/changes?wait= is capped at `feed_wait_max` seconds, one SSE
+    # stream stays open at most `feed_stream_max` seconds (the client resumes with
+    # Last-Event-ID); waiters check the feed every `feed_poll_interval` seconds on SQLite
+    # (PostgreSQL wakes them with NOTIFY and checks every 5 s besides)
+    feed_wait_max: float = Field(default=60, ge=0, le=60)
+    feed_stream_max: float = Field(default=300, gt=0)
+    feed_poll_interval: float = Field(default=0.5, gt=0)
 
     @field_validator("public_url")
     @classmethod
@@ -64,6 +83,21 @@ class Settings(BaseSettings):
         if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
             raise ValueError("PUBLIC_URL must be an absolute http(s) URL without query or fragment")
         return value.rstrip("/")
+
+    @property
+    def read_url_list(self) -> list[str]:
+        return [url.strip() for url in self.database_read_url.split(",") if url.strip()]
+
+    @property
+    def listen_url(self) -> str | None:
+        """Where LISTEN goes: DATABASE_LISTEN_URL, else DATABASE_URL when it is PostgreSQL and
+        no transaction pooler is in between (a pooler hands each transaction any server
+        connection, so a LISTEN there hears nothing)."""
+        if self.database_listen_url:
+            return self.database_listen_url
+        if self.database_url.startswith("postgresql") and self.database_pooler == "none":
+            return self.database_url
+        return None
 
     @property
     def cors_origin_list(self) -> list[str]:

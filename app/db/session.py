@@ -68,6 +68,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 10)
+    if get_settings().database_pooler == "transaction":
+        # a transaction pooler hands each transaction whichever server connection is free: a
+        # statement psycopg prepared on one is unknown on the next
+        kwargs["connect_args"] = {**kwargs.get("connect_args", {}), "prepare_threshold": None}
     return sa.create_engine(sa_url, **kwargs)
 
 

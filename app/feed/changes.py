@@ -26,6 +26,7 @@ from app.feed.model import Change
 
 PENDING = "pending_changes"
 FEED_LOCK_KEY = 0x6665_6564  # "feed": one application-wide advisory lock id
+NOTIFY_CHANNEL = "conflict_events_changes"
 
 # The changes of a transaction: (resource, row id) -> (ref, op), in the order they were queued.
 Pending = dict[tuple[str, int], tuple[str | None, str]]
@@ -57,6 +58,8 @@ def _flush_changes(session: Session) -> None:
     bind = session.get_bind()
     if bind.dialect.name == "postgresql":
         session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": FEED_LOCK_KEY})
+        # delivered at commit (never for a rollback): wakes long-polls and streams (app.feed.notify)
+        session.execute(sa.text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
     now, author = utcnow(), session.info.get(AUTHOR)
     for hook in COMMIT_HOOKS:
         hook(session, pending, now, author)

@@ -4,27 +4,57 @@ from __future__ import annotations
 
 import functools
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from typing import Annotated, ParamSpec
+from typing import Annotated, ParamSpec, TypeVar
 
 from fastapi import Depends, Query, Request, Response, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.auth.keys import require_read, require_write
 from app.core.config import get_settings
+from app.core.errors import BadRequest
+from app.db.replicas import current_wal_position, get_router, parse_lsn
 from app.db.session import session_factory, transaction
 from app.history.asof import check_as_of, parse_as_of, use_as_of
 from app.kit.pagination import cursor_as_of
 
+CONSISTENCY_HEADER = "X-Consistency-Token"
 
-async def get_session() -> AsyncIterator[Session]:
-    """A read session; reads never write, so there is nothing to commit.
+
+def _min_lsn(request: Request) -> int | None:
+    token = request.headers.get(CONSISTENCY_HEADER)
+    if token is None:
+        return None
+    position = parse_lsn(token.strip())
+    if position is None:
+        raise BadRequest(
+            f"{CONSISTENCY_HEADER} must be a WAL position such as 0/16B3748, as a write's answer gives it"
+        )
+    return position
+
+
+async def read_engine(request: Request) -> Engine:
+    """The database a read goes to: a replica that is current enough, else the primary (see
+    app.db.replicas). Blocks only when a token needs a replica asked live."""
+    router = get_router()
+    min_lsn = _min_lsn(request)
+    if not router.replicas:
+        return router.primary
+    if min_lsn is not None and router.needs_live_check(min_lsn):
+        return await run_in_threadpool(router.engine_for_read, min_lsn)
+    return router.engine_for_read(min_lsn)
+
+
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """A read session, on the database `read_engine` chose; reads never write, so there is
+    nothing to commit.
 
     Async so that FastAPI does not hop to a worker thread to open it and again to close it
     (only the route itself runs in one): opening does no I/O, and closing returns the
     connection, which on SQLite is an in-process call and elsewhere goes to a worker thread."""
-    session = session_factory()()
+    session = session_factory(await read_engine(request))()
     try:
         yield session
     finally:
@@ -49,9 +79,10 @@ AsOfParam = Annotated[
 
 async def get_as_of_session(request: Request, as_of: AsOfParam = None) -> AsyncIterator[Session]:
     """A read session that answers as of `as_of`, or as of the instant the `cursor` was made
-    for, or (neither) from the current state like `get_session`."""
+    for, or (neither) from the current state like `get_session`; on the database `read_engine`
+    chose, as `get_session` is (history and its mirrors replicate like every table)."""
     instant = parse_as_of(as_of) if as_of is not None else cursor_as_of(request.query_params.get("cursor"))
-    session = session_factory()()
+    session = session_factory(await read_engine(request))()
     sqlite = session.get_bind().dialect.name == "sqlite"
     try:
         if instant is not None:
@@ -74,6 +105,9 @@ def get_write_session(request: Request) -> Iterator[Session]:
     route's own dependencies are solved before its parameters)."""
     with transaction(author=getattr(request.state, "key_name", None)) as session:
         yield session
+    if get_settings().read_url_list:
+        # after the commit: the primary's WAL position is then at or past the commit record
+        request.state.consistency_token = current_wal_position()
 
 
 # FastAPI's bearer scheme documents the key (securitySchemes, Swagger UI's Authorize button);
@@ -114,6 +148,17 @@ def quick_read(endpoint: Callable[P, Response]) -> Callable[P, Awaitable[Respons
         return await run_in_threadpool(endpoint, *args, **kwargs)
 
     return run
+
+
+R = TypeVar("R")
+
+
+async def run_read(session: Session, function: Callable[..., R], *args: object) -> R:
+    """`function(*args)` as `quick_read` runs a route: on the event loop on SQLite, in a worker
+    thread elsewhere."""
+    if session.get_bind().dialect.name == "sqlite":
+        return function(*args)
+    return await run_in_threadpool(function, *args)
 
 
 SessionDep = Annotated[Session, Depends(get_session)]

@@ -211,8 +211,9 @@ def export_response(
         return StreamingResponse(iter(()), media_type=MEDIA_TYPES[format], headers=headers)
 
     def pieces() -> Iterator[bytes]:
-        # A session of its own: the request's is closed before the stream is sent.
-        with session_factory()() as export_session:
+        # A session of its own (on the database the request's read went to, as of the request's
+        # instant): the request's is closed before the stream is sent.
+        with session_factory(session.get_bind().engine)() as export_session:
             use_as_of(export_session, as_of_of(session))
             yield from export_stream(export_session, layout, format, stmt, key)
 

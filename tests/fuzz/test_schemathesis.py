@@ -41,6 +41,14 @@ OPERATIONS = [result.ok() for result in SCHEMA.get_all_operations()]  # type: ig
 SEED = "20261202"
 
 
+@pytest.fixture(autouse=True)
+def short_feed_waits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A generated `wait=` may ask for a minute and the change stream never ends by itself: the
+    server's own bounds (FEED_WAIT_MAX, FEED_STREAM_MAX) keep every such call short here."""
+    monkeypatch.setenv("FEED_WAIT_MAX", "0.2")
+    monkeypatch.setenv("FEED_STREAM_MAX", "0.5")
+
+
 @pytest.mark.parametrize("operation", OPERATIONS, ids=lambda operation: operation.label)
 def test_operation(operation: Any, database_url: str, demo: dict[str, Any], auth: dict[str, str]) -> None:
     @given(case=operation.as_strategy())
