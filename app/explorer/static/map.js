@@ -1,0 +1,73 @@
+// The map: country outlines shipped with the page (world-atlas, Natural Earth 1:110m) and the
+// matching events from the GeoJSON export, clustered. No tiles: nothing is fetched from
+// another host.
+/* global L, topojson */
+
+import { apiUrl } from "./api.js";
+import { TYPES, dates, el } from "./format.js";
+
+// The outlines' TopoJSON, asked for at once (it does not need Leaflet to arrive).
+export function fetchOutlines() {
+  return fetch(apiUrl("/explore/static/vendor/world-atlas/countries-110m.json")).then((r) => r.json());
+}
+
+// Leaflet, its cluster plugin and topojson-client are classic `defer` scripts: all have run
+// by DOMContentLoaded. This module may start before that, to ask for the data sooner.
+export function librariesLoaded() {
+  if (window.L?.markerClusterGroup && window.topojson) return Promise.resolve();
+  return new Promise((resolve) => document.addEventListener("DOMContentLoaded", () => resolve(), { once: true }));
+}
+
+export class EventMap {
+  constructor(container, openEvent) {
+    this.openEvent = openEvent;
+    this.map = L.map(container, {
+      center: [30, 20], zoom: 2, minZoom: 1, maxZoom: 12, zoomSnap: 0.5, worldCopyJump: true,
+      keyboard: true,
+    });
+    this.map.attributionControl.setPrefix(false);
+    this.map.attributionControl.addAttribution("Outlines: Natural Earth via world-atlas");
+    this.clusters = L.markerClusterGroup({ showCoverageOnHover: false, maxClusterRadius: 45 });
+    this.map.addLayer(this.clusters);
+    this.count = 0;
+  }
+
+  showOutlines(topology) {
+    const countries = topojson.feature(topology, topology.objects.countries);
+    L.geoJSON(countries, { interactive: false, className: "country" }).addTo(this.map).bringToBack();
+  }
+
+  show(collection) {
+    this.clusters.clearLayers();
+    const markers = collection.features.map((feature) => this.marker(feature));
+    this.clusters.addLayers(markers);
+    this.count = markers.length;
+    if (markers.length) {
+      this.map.fitBounds(this.clusters.getBounds().pad(0.3), { maxZoom: 6, animate: false });
+    }
+    return markers.length;
+  }
+
+  marker(feature) {
+    const [lon, lat] = feature.geometry.coordinates;
+    const event = feature.properties;
+    const icon = L.divIcon({ className: `pin type-${event.type}`, iconSize: [14, 14] });
+    const marker = L.marker([lat, lon], { icon, title: event.title, alt: event.title, keyboard: true });
+    marker.bindPopup(() => {
+      const link = el("a", { href: "#", class: "open" }, event.title);
+      link.addEventListener("click", (e) => {
+        e.preventDefault();
+        this.openEvent(event.id);
+      });
+      const grade = event.best_reliability ? ` · best source ${event.best_reliability}` : "";
+      return el("div", { class: "popup" }, el("strong", {}, link),
+        el("div", {}, `${dates(event.start_date, event.end_date)} · ${TYPES[event.type] ?? event.type}`),
+        el("div", {}, `${event.source_count} source${event.source_count === 1 ? "" : "s"}${grade}`));
+    });
+    return marker;
+  }
+
+  refresh() {
+    this.map.invalidateSize();
+  }
+}
