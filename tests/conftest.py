@@ -162,23 +162,41 @@ def pytest_report_header() -> str:
     return f"databases: {', '.join(BACKENDS)}"
 
 
-# --- the fault tests may not skip in CI --------------------------------------------------------
+# --- the fault tests and the browser tests may not skip in CI ---------------------------------
 
 FAULT_TESTS = "tests/faults/"
+BROWSER_TESTS = "tests/explorer/test_browser.py"
+NO_BROWSER = "no browser:"  # how tests/explorer/test_browser.py's reasons begin when Chromium is missing
 _fault_skips: list[str] = []
+_browser_skips: list[str] = []
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    if report.skipped and report.nodeid.startswith(FAULT_TESTS):
+    if not report.skipped:
+        return
+    if report.nodeid.startswith(FAULT_TESTS):
         _fault_skips.append(report.nodeid)
+    reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+    if report.nodeid.startswith(BROWSER_TESTS) and NO_BROWSER in reason:
+        _browser_skips.append(report.nodeid)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """With FAULT_DATABASE_URL set (as .ci/run sets it) a skipped fault test is a failure: the
-    cluster was meant to be there, and a green run must mean the fault tests ran."""
+    cluster was meant to be there, and a green run must mean the fault tests ran. Likewise with
+    BROWSER_TESTS=required (set by .ci/run) for a browser test skipped for want of Chromium or
+    Playwright (its other skips, such as a demo-only check on the UCDP data, are by design)."""
+    failures = []
     if os.environ.get("FAULT_DATABASE_URL") and _fault_skips:
-        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-        message = f"FAULT_DATABASE_URL is set but {len(_fault_skips)} fault tests skipped: {_fault_skips}"
+        failures.append(
+            f"FAULT_DATABASE_URL is set but {len(_fault_skips)} fault tests skipped: {_fault_skips}"
+        )
+    if os.environ.get("BROWSER_TESTS") == "required" and _browser_skips:
+        failures.append(
+            f"BROWSER_TESTS=required but {len(_browser_skips)} browser tests skipped: {_browser_skips}"
+        )
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    for message in failures:
         if reporter is not None:
             reporter.write_line(message, red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -9,6 +9,7 @@ import { EventList } from "./list.js";
 import { EventMap, fetchOutlines, librariesLoaded } from "./map.js";
 import { Timeline } from "./timeline.js";
 
+performance.mark("explorer:start");
 const $ = (id) => document.getElementById(id);
 const form = $("filters");
 let state = fromQuery(location.search);
@@ -30,7 +31,8 @@ function eventHref(id) {
 function navigate(next, { replace = false } = {}) {
   state = next;
   const url = pageUrl(pageQuery(state));
-  if (replace) history.replaceState(null, "", url);
+  const here = location.pathname + location.search;
+  if (replace || url === here || (url.endsWith("?") && url.slice(0, -1) === here)) history.replaceState(null, "", url);
   else history.pushState(null, "", url);
   draw();
 }
@@ -66,11 +68,16 @@ async function drawOverview(signal) {
     getJson("/v1/events/export", geo, signal),
     list.fetchFirst(params, state.sort, signal),
   ]);
+  performance.mark("explorer:data");
   const eventMap = await mapReady;
+  performance.mark("explorer:leaflet");
   if (signal.aborted) return;
   const total = timeline.show(buckets.buckets, state.interval, $("t-measure").value);
+  performance.mark("explorer:timeline");
   const mapped = eventMap.show(collection);
+  performance.mark("explorer:map");
   const shown = list.show(firstPage);
+  performance.mark("explorer:list");
   $("count").replaceChildren(el("strong", { id: "total", "data-count": total }, number(total)),
     ` event${total === 1 ? "" : "s"} match`, shown < total ? ` · the list shows them ${shown} at a time` : "");
   $("map-count").textContent = `${number(mapped)} with coordinates`;
