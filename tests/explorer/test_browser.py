@@ -101,7 +101,7 @@ class Watched:
     allowed: tuple[str, ...] = ()
 
     def problems(self) -> list[str]:
-        found = [*self.errors, *self.page.evaluate("window.__problems")]
+        found = [*self.errors, *(self.page.evaluate("window.__problems") or [])]
         return [p for p in found if not any(allowed in p for allowed in self.allowed)]
 
 

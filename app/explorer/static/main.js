@@ -96,8 +96,9 @@ async function draw() {
   $("overview").hidden = onEvent;
   $("event").hidden = !onEvent;
   try {
-    if (problem) return;
-    if (onEvent) {
+    if (problem) {
+      // nothing to ask the API: the message says what to fix
+    } else if (onEvent) {
       const event = await showEvent($("event"), state.event, pageUrl(pageQuery(state, { withEvent: false })),
         () => navigate({ ...state, event: null }), controller.signal);
       document.title = `${event.title} · Explorer`;
@@ -109,12 +110,12 @@ async function draw() {
   } catch (error) {
     if (error.name === "AbortError") return;
     showProblem(error.message);
-  } finally {
-    if (running === controller) {
-      await outlines.catch(() => showProblem("The country outlines could not be loaded"));
-      document.body.dataset.ready = "true";
-      window.explorerReadyAt ??= performance.now();
-    }
+  }
+  await outlines.catch(() => showProblem("The country outlines could not be loaded"));
+  if (running === controller) {
+    // only the latest drawing says it is done: an older one may finish after a newer began
+    document.body.dataset.ready = "true";
+    window.explorerReadyAt ??= performance.now();
   }
 }
 
