@@ -9,6 +9,21 @@ import { TYPES, dates, el } from "./format.js";
 // Drawn on a canvas: 177 countries as SVG paths cost twice the time to lay out.
 const OUTLINE = { color: "#a9a39a", weight: 0.7, fillColor: "#f5f2ea", fillOpacity: 1 };
 
+// Natural Earth cuts the rings that cross the antimeridian (Russia's east, Fiji) at ±180°;
+// drawn as they are, they would stretch across the whole map. Such a ring continues east
+// past 180° instead. Antarctica circles the pole, and stays as it is.
+const ANTARCTICA = "010";
+
+function unwrap(geometry) {
+  const polygons = geometry.type === "Polygon" ? [geometry.coordinates] : geometry.coordinates;
+  for (const ring of polygons.flat()) {
+    const longitudes = ring.map(([lon]) => lon);
+    if (Math.max(...longitudes) - Math.min(...longitudes) > 180) {
+      for (const point of ring) if (point[0] < 0) point[0] += 360;
+    }
+  }
+}
+
 // The outlines' TopoJSON, asked for at once (it does not need Leaflet to arrive).
 export function fetchOutlines() {
   return fetch(apiUrl("/explore/static/vendor/world-atlas/countries-110m.json")).then((r) => r.json());
@@ -38,6 +53,9 @@ export class EventMap {
   showOutlines(topology) {
     performance.mark("explorer:outlines-start");
     const countries = topojson.feature(topology, topology.objects.countries);
+    for (const country of countries.features) {
+      if (country.id !== ANTARCTICA && country.geometry) unwrap(country.geometry);
+    }
     L.geoJSON(countries, { interactive: false, renderer: L.canvas({ padding: 0.2 }), style: OUTLINE }).addTo(this.map).bringToBack();
     performance.mark("explorer:outlines");
   }

@@ -93,9 +93,9 @@ export class Timeline {
     const labels = Math.min(periods.length, Math.max(2, Math.floor(plotWidth / 90)));
     for (let i = 0; i < labels; i += 1) {
       const index = labels === 1 ? 0 : Math.round((i * (periods.length - 1)) / (labels - 1));
-      chart.append(svg("text", {
-        x: PAD.left + index * band + band / 2, y: HEIGHT - 6, class: "axis", "text-anchor": "middle",
-      }, label(periods[index], interval)));
+      const anchor = labels > 1 && i === 0 ? "start" : labels > 1 && i === labels - 1 ? "end" : "middle";
+      const x = { start: PAD.left + index * band, middle: PAD.left + index * band + band / 2, end: PAD.left + (index + 1) * band }[anchor];
+      chart.append(svg("text", { x, y: HEIGHT - 6, class: "axis", "text-anchor": anchor }, label(periods[index], interval)));
     }
     this.brush(chart, periods, interval, band, plotHeight);
     this.container.append(chart);
