@@ -74,12 +74,13 @@ export async function showEvent(container, eventId, backHref, goBack, signal) {
   });
   const where = [event.location, event.admin1, event.country].filter(Boolean).join(", ");
   const contested = claims.measures.some((m) => m.contested);
+  const fatalities = figure(event.fatalities_low, event.fatalities_best, event.fatalities_high);
   container.replaceChildren(
     back,
     el("h2", { id: "event-title", tabindex: "-1" }, event.title, contested ? el("span", { class: "badge contested-badge" }, "Contested") : null),
     el("p", { class: "meta" }, dates(event.start_date, event.end_date), ` (${event.date_precision})`, " · ",
       el("span", { class: `type type-${event.type}` }, TYPES[event.type] ?? event.type),
-      where ? ` · ${where}` : "", ` · fatalities ${figure(event.fatalities_low, event.fatalities_best, event.fatalities_high)}`,
+      where ? ` · ${where}` : "", fatalities !== "—" ? ` · fatalities ${fatalities}` : "",
       event.best_reliability ? [` · best source grade `, el("strong", {}, event.best_reliability)] : ""),
     event.description ? el("p", { class: "description" }, event.description) : null,
     el("h3", {}, "Actors"),
