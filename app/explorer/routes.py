@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from app.kit.responses import service_url
@@ -57,4 +57,10 @@ def install_explorer(app: FastAPI) -> None:
         query = request.url.query
         return RedirectResponse(service_url(request.scope, PAGE, query), status_code=307)
 
-    app.mount(ASSETS, StaticFiles(directory=STATIC), name="explorer-static")
+    files = StaticFiles(directory=STATIC)
+
+    # a route rather than a mount, so that metrics and the request log name its template and
+    # a missing file is a problem+json 404 like any other
+    @app.get(ASSETS + "/{path:path}", include_in_schema=False)
+    async def asset(path: str, request: Request) -> Response:
+        return await files.get_response(path, request.scope)

@@ -54,6 +54,17 @@ def test_every_file_the_page_names_is_served(client: TestClient) -> None:
         assert answer.headers["content-type"].startswith(kind), url
 
 
+def test_a_missing_or_outside_file_is_a_problem_404(client: TestClient) -> None:
+    for url in (
+        "/explore/static/nothing.js",
+        "/explore/static/../routes.py",
+        "/explore/static/%2e%2e/routes.py",
+    ):
+        answer = client.get(url)
+        assert answer.status_code == 404, url
+        assert answer.headers["content-type"] == "application/problem+json", url
+
+
 def test_the_modules_import_only_modules_that_exist() -> None:
     for path in OWN_FILES:
         for module in re.findall(r'from "\./([^"]+)"', path.read_text(encoding="utf-8")):
