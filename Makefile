@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: install run test lint format bench clean
+.PHONY: install run test lint format bench clean vendor-explorer
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ format: install
 bench: install
 	@test -f $(VENV)/.bench-installed || ($(PY) -m pip install --quiet -e '.[bench]' && touch $(VENV)/.bench-installed)
 	$(PY) benchmarks/run.py all $(BENCH_ARGS)
+
+## vendor-explorer: re-vendor the explorer's libraries from npm at their pinned versions
+vendor-explorer:
+	app/explorer/vendor.sh
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

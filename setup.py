@@ -8,7 +8,18 @@ setup(
     packages=[*find_packages(include=["app", "app.*"]), "app.migrations", "app.migrations.versions"],
     package_dir={"app.migrations": "migrations"},
     package_data={
-        "app": ["data/*.json", "data/*.md", "importers/*.csv", "importers/*.md", "py.typed"],
+        "app": [
+            "data/*.json",
+            "data/*.md",
+            "importers/*.csv",
+            "importers/*.md",
+            "py.typed",
+            # the explorer's page, its modules and the libraries vendored from npm
+            "explorer/static/*",
+            "explorer/static/vendor/*",
+            "explorer/static/vendor/*/*",
+            "explorer/static/vendor/*/images/*",
+        ],
         "app.migrations": ["script.py.mako"],
     },
 )

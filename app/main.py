@@ -26,6 +26,7 @@ from app.core.errors import install_error_handlers
 from app.datasets import routes as datasets
 from app.events import dashboards
 from app.events import routes as events
+from app.explorer.routes import install_explorer
 from app.feed import routes as feed
 from app.history import routes as history
 from app.kit.openapi import install_openapi, operation_id
@@ -67,6 +68,7 @@ def create_app() -> FastAPI:
     )
     install_openapi(app)
     install_docs(app)
+    install_explorer(app)
     install_error_handlers(app)
     # dashboards and exports first, so that `/v1/events/timeline` is not read as an event id
     for router in (

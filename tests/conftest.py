@@ -173,20 +173,28 @@ def pytest_report_header() -> str:
 
 # --- tests that may not skip in CI ------------------------------------------------------------
 
-# (test file prefix, the variable that says the thing they need is there): with the variable
-# set, as .ci/run sets them, a skip there is a failure, so a green run means they ran
-REQUIRED = [
-    ("tests/faults/", "FAULT_DATABASE_URL"),
-    ("tests/db/test_replicas.py", "TEST_REPLICA_URL"),
-    ("tests/db/test_pgbouncer.py", "REQUIRE_PGBOUNCER"),
-    ("tests/feed/test_relay.py", "REQUIRE_BROKERS"),
+# (test file prefix, the variable that says the thing they need is there, the reason a skip
+# must give to count — None: any): with the variable set, as .ci/run sets them, such a skip is a
+# failure, so a green run means they ran. The browser tests count only their skips for want of
+# Chromium or Playwright ("no browser:"); their other skips, such as a demo-only check on the
+# UCDP data, are by design.
+REQUIRED: list[tuple[str, str, str | None]] = [
+    ("tests/faults/", "FAULT_DATABASE_URL", None),
+    ("tests/db/test_replicas.py", "TEST_REPLICA_URL", None),
+    ("tests/db/test_pgbouncer.py", "REQUIRE_PGBOUNCER", None),
+    ("tests/feed/test_relay.py", "REQUIRE_BROKERS", None),
+    ("tests/explorer/test_browser.py", "BROWSER_TESTS", "no browser:"),
 ]
 _required_skips: list[str] = []
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    if report.skipped and any(
-        report.nodeid.startswith(prefix) and os.environ.get(variable) for prefix, variable in REQUIRED
+    if not report.skipped:
+        return
+    reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+    if any(
+        report.nodeid.startswith(prefix) and os.environ.get(variable) and (why is None or why in reason)
+        for prefix, variable, why in REQUIRED
     ):
         _required_skips.append(report.nodeid)
 
@@ -194,7 +202,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """With FAULT_DATABASE_URL set (as .ci/run sets it) a skipped fault test is a failure: the
     cluster was meant to be there, and a green run must mean the fault tests ran; likewise the
-    replica, pooler and broker tests with their variables (REQUIRED)."""
+    replica, pooler, broker and browser tests with their variables (REQUIRED)."""
     if _required_skips:
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         message = f"{len(_required_skips)} tests skipped whose requirement is set: {_required_skips}"

@@ -28,6 +28,7 @@ LAYER = {
     "datasets": 6,
     "importers": 7,
     "api": 7,
+    "explorer": 7,
     "cli": 8,
     "main": 8,
     "tables": 8,

@@ -5,6 +5,7 @@ SQLite and on PostgreSQL. (The migrations travel inside it as `app.migrations`.)
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -114,6 +115,13 @@ def test_the_installed_command_works_from_an_empty_folder(
         status, body = _get(f"http://127.0.0.1:{port}/v1/events?limit=1&ref=ucdp-ged:300380")
         assert status == 200
         assert b'"ucdp-ged:300380"' in body
+        # the explorer's page and every file it names travel in the wheel
+        status, page = _get(f"http://127.0.0.1:{port}/explore")
+        assert status == 200
+        assets = re.findall(rb'(?:src|href)="(/explore/static/[^"]+)"', page)
+        assert len(assets) >= 10
+        for asset in [*assets, b"/explore/static/vendor/world-atlas/countries-110m.json"]:
+            assert _get(f"http://127.0.0.1:{port}{asset.decode()}")[0] == 200, asset
     finally:
         server.terminate()
         server.wait(timeout=10)

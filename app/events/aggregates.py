@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.expression import FunctionElement
+from sqlalchemy.sql.visitors import InternalTraversal
 from sqlmodel import col
 
 from app.actors.model import Actor
@@ -47,9 +48,13 @@ class FacetField(StrEnum):
 
 
 class period_start(FunctionElement[Any]):  # reads as the SQL function it becomes
-    """The first day of the interval containing a date (weeks start on Monday)."""
+    """The first day of the interval containing a date (weeks start on Monday).
+
+    The interval is part of the statement cache key: without it a statement compiled for one
+    interval was reused for another of the same shape (a year timeline grouped by month)."""
 
     inherit_cache = True
+    _traverse_internals = [*FunctionElement._traverse_internals, ("interval", InternalTraversal.dp_plain_obj)]
 
     def __init__(self, interval: Interval, column: sa.SQLColumnExpression[date]) -> None:
         self.interval = interval

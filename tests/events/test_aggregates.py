@@ -44,6 +44,20 @@ def test_day_and_year_intervals(client: TestClient, data: None) -> None:
     assert [(b["period"], b["events"]) for b in years] == [("2025-01-01", 4)]
 
 
+@pytest.mark.parametrize("group_by", [None, "type"])
+def test_each_interval_of_one_filter_is_its_own_statement(
+    client: TestClient, data: None, group_by: str | None
+) -> None:
+    """The same filter asked per month, then per year, week and day: each answer has its own
+    periods (the compiled statement of one interval was once reused for the next)."""
+    extra = {"group_by": group_by} if group_by else {}
+    expected = {"month": "2025-03-01", "year": "2025-01-01", "week": "2025-02-24", "day": "2025-03-02"}
+    for interval, first in expected.items():
+        result = buckets(client, interval=interval, date_from="2025-01-01", **extra)
+        assert result[0]["period"] == first, interval
+        assert sum(b["events"] for b in result) == 4, interval
+
+
 def test_group_by_country_has_every_key_in_every_period_and_no_null_key(
     client: TestClient, data: None
 ) -> None:
