@@ -32,6 +32,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import positive_data_acceptance
 
+from app.core.config import get_settings
 from app.main import create_app
 from tests.servers import free_port, serve
 
@@ -42,11 +43,13 @@ SEED = "20261202"
 
 
 @pytest.fixture(autouse=True)
-def short_feed_waits(monkeypatch: pytest.MonkeyPatch) -> None:
+def short_feed_waits(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """A generated `wait=` may ask for a minute and the change stream never ends by itself: the
-    server's own bounds (FEED_WAIT_MAX, FEED_STREAM_MAX) keep every such call short here."""
+    server's own bounds (FEED_WAIT_MAX, FEED_STREAM_MAX) keep every such call short here. Set
+    after `database_url`, which clears every setting of the service from the environment."""
     monkeypatch.setenv("FEED_WAIT_MAX", "0.2")
     monkeypatch.setenv("FEED_STREAM_MAX", "0.5")
+    get_settings.cache_clear()
 
 
 @pytest.mark.parametrize("operation", OPERATIONS, ids=lambda operation: operation.label)
