@@ -214,7 +214,11 @@ def test_a_mirror_through_the_stream_equals_the_store(live: tuple[str, str], dat
     writers = [threading.Thread(target=write_sources, args=(base, key, n, stop, failures)) for n in (1, 2)]
     for writer in writers:
         writer.start()
-    time.sleep(5)
+    # at least 5 s of writing, and on until the consumer has reconnected a few times (a loaded
+    # machine writes fewer changes per second, so the client's every-25-events exits come later)
+    started = time.monotonic()
+    while time.monotonic() - started < 5 or (mirror.connections <= 3 and time.monotonic() - started < 60):
+        time.sleep(0.1)
     stop.set()
     for writer in writers:
         writer.join(timeout=60)

@@ -22,7 +22,7 @@ import nats
 import pytest
 
 from app.db.session import transaction
-from app.feed.changes import record_change
+from app.feed.changes import COMMIT_HOOKS, record_change
 from app.feed.relay import JetStream, RabbitMQ
 from tests.faults.support import child_env, feed
 
@@ -85,7 +85,7 @@ async def consume_everything(kind: str, url: str, name: str) -> list[int]:
         while True:
             try:
                 messages = await subscription.fetch(500, timeout=1)
-            except nats.errors.TimeoutError:
+            except (nats.errors.TimeoutError, TimeoutError):  # nats-py raises either when nothing is left
                 break
             for received in messages:
                 seqs.append(int((received.headers or {})["Nats-Msg-Id"]))
@@ -101,11 +101,21 @@ async def consume_everything(kind: str, url: str, name: str) -> list[int]:
     return seqs
 
 
+def _no_history(session: object, pending: object, now: object, author: object) -> None:
+    """These changes name no stored rows (the relay reads the feed alone), so they have no
+    versions to keep; the feed refuses to commit without a history hook, so this one stands in."""
+
+
 def commit_changes(first: int, count: int, per_transaction: int = 50) -> None:
-    for start in range(first, first + count, per_transaction):
-        with transaction(author="test") as session:
-            for row_id in range(start, min(start + per_transaction, first + count)):
-                record_change(session, "events", row_id, f"e{row_id}", "upsert")
+    hooks = COMMIT_HOOKS[:]
+    COMMIT_HOOKS[:] = [_no_history]
+    try:
+        for start in range(first, first + count, per_transaction):
+            with transaction(author="test") as session:
+                for row_id in range(start, min(start + per_transaction, first + count)):
+                    record_change(session, "events", row_id, f"e{row_id}", "upsert")
+    finally:
+        COMMIT_HOOKS[:] = hooks
 
 
 def start_relay(database_url: str, url: str, name: str) -> subprocess.Popen[bytes]:
