@@ -541,6 +541,7 @@ def generate(backend: str, events: int, seed: int = DEFAULT_SEED, batch_size: in
         "events_loaded_this_run": events - done,
         "analyze_seconds": round(time.perf_counter() - t_analyze, 1),
     }
+    OUT.mkdir(parents=True, exist_ok=True)  # PostgreSQL runs keep their stamp there too
     _stamp_path(backend, events).write_text(json.dumps(meta, indent=2) + "\n")
     print(f"{backend} {label(events)}: ready in {elapsed:.0f} s ({url})", flush=True)
     return meta
