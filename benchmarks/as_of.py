@@ -1,6 +1,8 @@
 """As-of list reads against current list reads, on one database (issue 11's measurement).
 
     python benchmarks/as_of.py --events 100000 --url postgresql+psycopg://postgres@127.0.0.1:5432/DB
+    createdb -T bench_1m bench_1m_asof   # or start from a copy of generate.py's 1M database
+    python benchmarks/as_of.py --revise-only --url postgresql+psycopg://postgres@127.0.0.1:5432/bench_1m_asof
 
 Empties the database at URL (its schema is dropped!), loads `generate.py`'s dataset of that
 size through the loader (so every row gets its history), notes an instant, then rewrites a tenth
@@ -59,10 +61,22 @@ def load(url: str, events: int) -> str:
         with transaction(engine) as session:
             load_dataset(session, dataset)
         print(f"batch {batch + 1}/{batches}: {time.perf_counter() - started:.1f} s", flush=True)
+    engine.dispose()
+    return revise(url)
+
+
+def revise(url: str) -> str:
+    """Note an instant, then rewrite the first batch's events after it; returns the instant."""
+    import generate
+
+    from app.datasets.loader import load_dataset
+    from app.db.session import make_engine, transaction
+
+    engine = make_engine(url)
     with engine.connect() as conn:
         instant = conn.scalar(sa.text("SELECT max(valid_from) FROM history"))
     time.sleep(0.01)
-    # a tenth of the events change after the instant
+    # the first batch's events (a tenth of 100k) change after the instant
     dataset = generate.batch_dataset(generate.DEFAULT_SEED, 0, 0, generate.BATCH)
     for record in dataset["events"]:
         record["title"] += " (revised)"
@@ -128,8 +142,20 @@ def main() -> None:
     parser.add_argument("--url", required=True)
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--instant", help="skip loading; measure as of this instant")
+    parser.add_argument(
+        "--revise-only",
+        action="store_true",
+        help="skip loading: URL already holds generate.py's dataset (a copy of bench_1m, say); "
+        "rewrite its first batch after a noted instant and measure",
+    )
     args = parser.parse_args()
-    instant = args.instant or load(args.url, args.events)
+    os.environ["DATABASE_URL"] = args.url  # before any app module reads its settings
+    if args.instant:
+        instant = args.instant
+    elif args.revise_only:
+        instant = revise(args.url)
+    else:
+        instant = load(args.url, args.events)
     print(f"as_of {instant}", flush=True)
     measure(args.url, instant, args.repeats)
 

@@ -3,7 +3,7 @@ primary alone and with a streaming replica serving the reads.
 
     python benchmarks/generate.py --events 100000 --backend postgresql   # once (bench_100k)
     .ci/replica-cluster                                                  # the replica on 5433
-    python benchmarks/scale.py --events 100000 --seconds 10 --clients 16
+    python benchmarks/scale.py --events 1000000 --seconds 15 --clients 16 [--leave-out timeline]
 
 The read mix is what a dashboard asks, in turn: the newest 50 events, an actor's (and its
 descendants') last 90 days, the monthly timeline, one event, its claims, and a page of sources.
@@ -40,16 +40,17 @@ PRIMARY = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.
 REPLICA = os.environ.get("BENCH_REPLICA_URL", "postgresql+psycopg://postgres@127.0.0.1:5433")
 
 
-def read_mix(database_url: str) -> list[str]:
+def read_mix(database_url: str) -> dict[str, str]:
+    """The mix by name (names for `--leave-out`)."""
     fx = fixture("postgresql", database_url)
-    return [
-        "/v1/events?limit=50",
-        f"/v1/events?actor_id={fx.actor_id}&date_from=2024-10-01&date_to=2024-12-31",
-        "/v1/events/timeline?interval=month",
-        f"/v1/events/{fx.event_id}",
-        f"/v1/events/{fx.claims_event_id}/claims",
-        "/v1/sources?limit=50",
-    ]
+    return {
+        "newest": "/v1/events?limit=50",
+        "actor": f"/v1/events?actor_id={fx.actor_id}&date_from=2024-10-01&date_to=2024-12-31",
+        "timeline": "/v1/events/timeline?interval=month",
+        "event": f"/v1/events/{fx.event_id}",
+        "claims": f"/v1/events/{fx.claims_event_id}/claims",
+        "sources": "/v1/sources?limit=50",
+    }
 
 
 def serve(database_url: str, workers: int, read_url: str | None) -> tuple[subprocess.Popen[bytes], str]:
@@ -130,6 +131,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--workers", type=int, nargs="*", default=[1, 2, 4])
+    parser.add_argument(
+        "--leave-out",
+        nargs="*",
+        default=[],
+        choices=["newest", "actor", "timeline", "event", "claims", "sources"],
+        help="questions left out of the mix (e.g. timeline: the one aggregate over every row)",
+    )
     args = parser.parse_args()
     database = f"bench_{label(args.events)}"
     primary, replica = f"{PRIMARY}/{database}", f"{REPLICA}/{database}"
@@ -137,7 +145,7 @@ def main() -> None:
     with engine.connect() as connection:
         assert connection.scalar(sa.text("SELECT pg_is_in_recovery()")), f"{replica} is not a replica"
     engine.dispose()
-    mix = read_mix(primary)
+    mix = [path for name, path in read_mix(primary).items() if name not in args.leave_out]
     load = os.getloadavg()
     results: dict[str, object] = {
         "events": args.events,
@@ -161,7 +169,8 @@ def main() -> None:
             print(json.dumps(run), flush=True)
     results["runs"] = runs
     results["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
-    out = HERE / "results" / f"scale-postgresql-{label(args.events)}.json"
+    without = "".join(f"-without-{name}" for name in args.leave_out)
+    out = HERE / "results" / f"scale-postgresql-{label(args.events)}{without}.json"
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"written {out}")
 
