@@ -24,9 +24,8 @@ from app.core.enums import (
     ActorKind,
 )
 from app.core.errors import ValidationFailed
-from app.core.text import fold
 from app.db.base import contains_ci
-from app.kit.filters import BaseFilter, Text, refs_in
+from app.kit.filters import BaseFilter, Text, ids_named, refs_in
 from app.kit.schemas import CountryCode, Id
 
 
@@ -68,16 +67,14 @@ def _resolved_actor_ids(session: Session, scope: ActorScopeFilter) -> list[int]:
         if missing:
             raise ValidationFailed(f"actor_id {missing[0]} identifies no actor", loc=["query", "actor_id"])
         ids |= {i for i in found if i is not None}
-    for name in scope.actor:
-        key = fold(name.strip())
-        actor_id = session.scalar(sa.select(col(Actor.id)).where(col(Actor.name_key) == key))
-        if actor_id is None:
-            actor_id = session.scalar(
-                sa.select(col(ActorAlias.actor_id)).where(col(ActorAlias.alias_key) == key)
-            )
-        if actor_id is None:
-            raise ValidationFailed(f"actor {name!r} identifies no actor", loc=["query", "actor"])
-        ids.add(actor_id)
+    if scope.actor:
+        ids |= ids_named(
+            session,
+            scope.actor,
+            by_name=(col(Actor.name_key), col(Actor.id)),
+            by_alias=(col(ActorAlias.alias_key), col(ActorAlias.actor_id)),
+            what="actor",
+        )
     scope._actor_ids = sorted(ids)
     return scope._actor_ids
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import date
-from typing import Annotated, Self
+from typing import Annotated, Any, Self
 
 import sqlalchemy as sa
 from pydantic import (
@@ -20,6 +20,11 @@ from pydantic import (
     Field,
     model_validator,
 )
+from sqlalchemy.orm import Session
+
+from app.core.errors import ValidationFailed
+from app.core.text import fold
+from app.db.base import any_of
 
 
 def _no_nul(value: str) -> str:
@@ -65,6 +70,32 @@ class DateRange(BaseModel):
         if self.date_from and self.date_to and self.date_from > self.date_to:
             raise ValueError("date_from must not be after date_to")
         return self
+
+
+def ids_named(
+    session: Session,
+    names: Sequence[str],
+    *,
+    by_name: tuple[Any, Any],  # (key column, id column): mapped attributes of any model
+    by_alias: tuple[Any, Any],
+    what: str,
+) -> set[int]:
+    """The ids of the rows `names` name, by folded name or else by alias: one query for the
+    names and one for what they missed, however many there are. A name that identifies nothing is
+    a 422 naming it (and the `what=` parameter it came in)."""
+    keys = [fold(name.strip()) for name in names]
+    name_key, name_owner = by_name
+    named = session.execute(sa.select(name_key, name_owner).where(any_of(name_key, keys)))
+    found: dict[str, int] = {key: owner for key, owner in named}
+    missed = [key for key in keys if key not in found]
+    if missed:
+        alias_key, alias_owner = by_alias
+        for key, owner in session.execute(sa.select(alias_key, alias_owner).where(any_of(alias_key, missed))):
+            found.setdefault(key, owner)
+    for name, key in zip(names, keys, strict=True):
+        if key not in found:
+            raise ValidationFailed(f"{what} {name!r} identifies no {what}", loc=["query", what])
+    return set(found.values())
 
 
 def refs_in(column: sa.SQLColumnExpression[str | None], refs: Sequence[str]) -> sa.ColumnElement[bool]:

@@ -21,10 +21,8 @@ from sqlmodel import col
 from app.core.enums import (
     SourceKind,
 )
-from app.core.errors import ValidationFailed
-from app.core.text import fold
 from app.db.base import contains_ci
-from app.kit.filters import BaseFilter, DateRange, Text, refs_in
+from app.kit.filters import BaseFilter, DateRange, Text, ids_named, refs_in
 from app.kit.schemas import CountryCode, Grade, Id
 from app.sources.model import Document, Source, SourceAlias
 
@@ -45,17 +43,13 @@ class SourceScopeFilter(BaseModel):
         """The ids the names and aliases identify, looked up once per filter."""
         if self._source_ids is not None:
             return self._source_ids
-        ids: set[int] = set()
-        for name in self.source:
-            key = fold(name.strip())
-            source_id = session.scalar(sa.select(col(Source.id)).where(col(Source.name_key) == key))
-            if source_id is None:
-                source_id = session.scalar(
-                    sa.select(col(SourceAlias.source_id)).where(col(SourceAlias.alias_key) == key)
-                )
-            if source_id is None:
-                raise ValidationFailed(f"source {name!r} identifies no source", loc=["query", "source"])
-            ids.add(source_id)
+        ids = ids_named(
+            session,
+            self.source,
+            by_name=(col(Source.name_key), col(Source.id)),
+            by_alias=(col(SourceAlias.alias_key), col(SourceAlias.source_id)),
+            what="source",
+        )
         self._source_ids = sorted(ids)
         return self._source_ids
 
