@@ -130,6 +130,16 @@ def test_a_source_that_identifies_nothing_is_422(client: TestClient, outlets: No
     assert "Pravda" in problem["detail"]
 
 
+def test_names_and_aliases_mixed_resolve_together_and_the_missing_one_is_named(
+    client: TestClient, outlets: None
+) -> None:
+    mixed = [("source", "afp"), ("source", "Reuters"), ("source", "RTRS"), ("source", "tass")]
+    assert ref_set(client, "/v1/events", mixed) == {"ev:reuters-twice", "ev:reuters-afp", "ev:tass"}
+    one_missing = [("source", "RTRS"), ("source", "Pravda"), ("source", "Izvestia")]
+    problem = assert_problem(client.get("/v1/events", params=one_missing), 422)
+    assert "'Pravda'" in problem["detail"] and "Izvestia" not in problem["detail"]
+
+
 def test_min_sources_counts_one_outlet_once(client: TestClient, outlets: None) -> None:
     # two Reuters documents are one source; Reuters and AFP are two
     assert ref_set(client, "/v1/events", {"min_sources": 2}) == {"ev:reuters-afp"}
