@@ -5,11 +5,11 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: install run test lint format bench clean vendor-explorer
+.PHONY: install run test lint audit format bench clean vendor-explorer
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet --upgrade pip setuptools
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
@@ -29,6 +29,10 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy app tests
 	$(VENV)/bin/hadolint Dockerfile
+
+## audit: the installed dependencies against PyPI's advisories (.ci/audit_dependencies.py)
+audit: install
+	$(PY) .ci/audit_dependencies.py
 
 format: install
 	$(VENV)/bin/ruff check --fix .
