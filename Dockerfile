@@ -12,10 +12,10 @@ RUN groupadd --system --gid 10001 app \
     && useradd --system --uid 10001 --gid app --home-dir /srv --no-create-home app
 
 WORKDIR /srv
-COPY pyproject.toml setup.py README.md ./
+COPY pyproject.toml setup.py README.md requirements.lock ./
 COPY app ./app
 COPY migrations ./migrations
-RUN pip install . && rm -rf app migrations && mkdir -p /srv/data && chown 10001:10001 /srv/data
+RUN pip install -c requirements.lock . && rm -rf app migrations && mkdir -p /srv/data && chown 10001:10001 /srv/data
 
 USER 10001:10001
 EXPOSE 8000

@@ -5,12 +5,12 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: install run test lint audit format bench clean vendor-explorer
+.PHONY: install run test lint audit lock format bench clean vendor-explorer
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip setuptools
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -c requirements.lock -e '.[dev]'
 	touch $@
 
 install: $(VENV)/.installed
@@ -27,12 +27,16 @@ test: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy app tests
+	$(VENV)/bin/mypy app tests .ci/audit_dependencies.py
 	$(VENV)/bin/hadolint Dockerfile
 
 ## audit: the installed dependencies against PyPI's advisories (.ci/audit_dependencies.py)
 audit: install
 	$(PY) .ci/audit_dependencies.py
+
+## lock: requirements.lock from the venv's runtime dependencies (after changing pyproject.toml)
+lock: install
+	$(PY) .ci/audit_dependencies.py --write-lock
 
 format: install
 	$(VENV)/bin/ruff check --fix .

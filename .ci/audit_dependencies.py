@@ -1,7 +1,8 @@
 """Audit the installed dependencies against the advisories PyPI publishes (PyPA's advisory
 database and GitHub's, the data pip-audit reads).
 
-    .venv/bin/python .ci/audit_dependencies.py
+    .venv/bin/python .ci/audit_dependencies.py               # the audit (`make audit`)
+    .venv/bin/python .ci/audit_dependencies.py --write-lock  # requirements.lock (`make lock`)
 
 pip-audit asks `https://pypi.org/pypi/<name>/<version>/json` (or api.osv.dev) per release. Where
 that answers 404 (as this project's CI mirror does) the project's own `…/pypi/<name>/json` still
@@ -9,7 +10,9 @@ answers, and its `vulnerabilities` are those of the latest release: a pin that i
 release is audited exactly; an older pin cannot be audited here. The run fails on any known
 advisory, and on any runtime dependency (what the wheel and the container install) that could
 not be audited; a development tool that could not be audited is named, not failed on.
-Exit 0: clean; 1: advisories or unaudited runtime dependencies; 2: PyPI unreachable.
+Exit 0: clean; 1: advisories, unaudited runtime dependencies, or a venv whose runtime
+dependencies differ from requirements.lock (the pins `make install` and the container use, so
+what is audited is what ships); 2: PyPI unreachable.
 """
 
 from __future__ import annotations
@@ -22,12 +25,14 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 PROJECT = "conflict-events"
+LOCK = Path(__file__).resolve().parents[1] / "requirements.lock"
 INDEX = os.environ.get("AUDIT_PYPI_URL", "https://pypi.org/pypi")
 
 
@@ -93,13 +98,45 @@ def audit_one(name: str, version: str) -> Verdict:
     return verdict(name, version, release, project)
 
 
+def read_lock(text: str) -> dict[str, str]:
+    """`name==version` lines; comments and blank lines ignored."""
+    pins: dict[str, str] = {}
+    for line in text.splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            name, _, version = line.partition("==")
+            pins[canonicalize_name(name.strip())] = version.strip()
+    return pins
+
+
+def lock_text(installed: dict[str, str], runtime: set[str]) -> str:
+    header = (
+        "# The runtime dependencies as installed and audited (make lock writes it, make audit\n"
+        "# checks the venv against it); make install and the Dockerfile install with it as constraints.\n"
+    )
+    return header + "".join(f"{name}=={installed[name]}\n" for name in sorted(runtime))
+
+
 def main() -> int:
-    installed = {
+    installed: dict[str, str] = {
         canonicalize_name(dist.metadata["Name"]): dist.version
         for dist in metadata.distributions()
         if canonicalize_name(dist.metadata["Name"]) != canonicalize_name(PROJECT)
     }
     runtime = runtime_names() & set(installed)
+    if sys.argv[1:] == ["--write-lock"]:
+        LOCK.write_text(lock_text(installed, runtime))
+        print(f"audit: wrote {LOCK.name} ({len(runtime)} runtime dependencies)")
+        return 0
+    pinned = read_lock(LOCK.read_text()) if LOCK.exists() else {}
+    drift = sorted(
+        f"{name} {installed.get(name, 'absent')} (locked {pinned.get(name, 'not at all')})"
+        for name in runtime | set(pinned)
+        if installed.get(name) != pinned.get(name)
+    )
+    if drift:
+        print(f"audit: the venv is not requirements.lock: {', '.join(drift)}; make lock, or reinstall")
+        return 1
     try:
         with ThreadPoolExecutor(8) as pool:
             verdicts = list(pool.map(lambda item: audit_one(*item), sorted(installed.items())))

@@ -54,3 +54,21 @@ def test_the_runtime_set_follows_requirements_without_extras(audit: ModuleType) 
     assert {"fastapi", "sqlmodel", "starlette", "pydantic"} <= runtime  # direct and transitive
     assert "pytest" not in runtime and "schemathesis" not in runtime  # the dev extra
     assert "conflict-events" not in runtime
+
+
+def test_the_committed_lock_is_what_the_venv_runs(audit: ModuleType) -> None:
+    # what `make audit` audits is what the container installs: change pyproject.toml, `make lock`
+    pinned = audit.read_lock(audit.LOCK.read_text())
+    runtime = audit.runtime_names()
+    assert set(pinned) == runtime
+    from importlib import metadata
+
+    assert {name: metadata.version(name) for name in runtime} == pinned
+
+
+def test_the_lock_reads_back_what_it_writes(audit: ModuleType) -> None:
+    text = audit.lock_text({"fastapi": "1.0", "Jinja2": "3.1.6"}, {"fastapi"})
+    assert audit.read_lock(text + "# a comment\n\nMarkupSafe == 3.0 # inline\n") == {
+        "fastapi": "1.0",
+        "markupsafe": "3.0",
+    }
