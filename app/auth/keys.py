@@ -40,7 +40,7 @@ def parse_expiry(text: str, now: datetime | None = None) -> datetime:
     text = text.strip()
     duration = DURATION.match(text)
     if duration:
-        expires = now + int(duration[1]) * DURATION_UNITS[duration[2]]
+        expires = now + int(duration[1]) * DURATION_UNITS[duration[2]]  # at most 99999w: no overflow
     else:
         try:
             expires = datetime.fromisoformat(text)
@@ -55,7 +55,10 @@ def parse_expiry(text: str, now: datetime | None = None) -> datetime:
             raise ValueError(f"--expires {text!r} needs a UTC offset (Z or +01:00)")
     if expires <= now:
         raise ValueError(f"--expires {text!r} is not in the future")
-    return expires.astimezone(UTC)
+    try:
+        return expires.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:59:59-00:01 is after the year 9999 in UTC
+        raise ValueError(f"--expires {text!r} is after the year 9999 in UTC") from None
 
 
 def create_key(session: Session, name: str, scope: KeyScope, expires_at: datetime | None = None) -> str:

@@ -75,7 +75,10 @@ def parse_as_of(text: str) -> datetime:
         value = datetime.fromisoformat(f"{text[:19].replace('t', 'T').replace(' ', 'T')}.{fraction}{offset}")
     except ValueError:
         raise ValidationFailed(f"as_of is not a valid instant: {text!r}", loc=AS_OF_LOC) from None
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+00:01 is a valid timestamp before year 1 in UTC
+        raise ValidationFailed(f"as_of is outside the years 1–9999 in UTC: {text!r}", loc=AS_OF_LOC) from None
 
 
 def check_as_of(session: Session, instant: datetime) -> None:

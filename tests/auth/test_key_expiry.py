@@ -46,6 +46,8 @@ def test_expiry_is_a_duration_or_a_timestamp(text: str, expected: datetime) -> N
         ("2027-01-01T00:00:00", "needs a UTC offset"),
         ("2020-01-01T00:00:00Z", "not in the future"),
         ("0d", "not in the future"),
+        ("9999-12-31T23:59:59-00:01", "after the year 9999"),
+        ("99999999999d", "neither a duration"),
     ],
 )
 def test_bad_expiries_say_why(text: str, message: str) -> None:

@@ -187,6 +187,8 @@ def test_a_cursor_made_with_as_of_keeps_it(client: TestClient, auth: Headers, lo
         "2026-12-02T24:00:00Z",
         "1764684000",
         "",
+        "0001-01-01T00:00:00+00:01",  # before year 1 once in UTC
+        "9999-12-31T23:59:59-00:01",  # after 9999 once in UTC
     ],
 )
 def test_a_malformed_as_of_is_a_422_naming_it(client: TestClient, value: str) -> None:
