@@ -96,7 +96,10 @@ def _periods(first: date, last: date, interval: Interval) -> Iterator[date]:
     current = first
     while current <= last:
         yield current
-        current = _step(current, interval)
+        try:
+            current = _step(current, interval)
+        except (OverflowError, ValueError):  # the period after one holding 9999-12-31
+            return
 
 
 def _count_periods(first: date, last: date, interval: Interval) -> int:

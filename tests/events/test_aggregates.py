@@ -7,6 +7,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.events.data import dataset
+from tests.factories import dataset as records
+from tests.factories import event
 
 
 @pytest.fixture
@@ -113,3 +115,17 @@ def test_facets_size_and_filters(client: TestClient, data: None) -> None:
     assert [(s["name"], s["count"]) for s in facets["source"]] == [("Agency A", 2), ("Outlet D", 1)]
     assert client.get("/v1/events/facets", params={"field": "colour"}).status_code == 422
     assert client.get("/v1/events/facets", params={"size": 0}).status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("interval", "last_period"),
+    [("day", "9999-12-31"), ("week", "9999-12-27"), ("month", "9999-12-01"), ("year", "9999-01-01")],
+)
+def test_the_last_period_of_the_calendar_ends_the_timeline(
+    client: TestClient, load: Callable[[dict[str, Any]], Any], interval: str, last_period: str
+) -> None:
+    # the period after the one holding 9999-12-31 does not exist: the zero-filling stops there
+    load(records(event("ev:last-day", start_date="9999-12-31"), event("ev:before", start_date="9999-12-20")))
+    found = buckets(client, interval=interval)
+    assert found[-1]["period"] == last_period and found[-1]["events"] >= 1
+    assert sum(bucket["events"] for bucket in found) == 2
