@@ -21,6 +21,7 @@ from app.db import replicas
 from app.db import session as db_session
 from app.db.base import metadata
 from app.db.migrations import upgrade
+from app.kit.answers import clear_answer_caches
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 BACKENDS = ["sqlite", *(["postgresql"] if PG_URL else [])]
@@ -30,6 +31,7 @@ def _reset_caches() -> None:
     replicas.reset_router()
     get_settings.cache_clear()
     db_session.get_engine.cache_clear()
+    clear_answer_caches()
 
 
 @pytest.fixture(scope="session")

@@ -26,7 +26,7 @@ from app.kit.export import MEDIA_TYPES, ExportFormat, export_response
 from app.kit.items import ITEM_ERRORS, READ_ERRORS, refuse_writes
 from app.kit.negotiation import JSON_LD, Alternate, alternate_content, component_schemas, negotiated_response
 from app.kit.read import Row
-from app.kit.responses import json_response
+from app.kit.responses import cached_json_response, json_response
 
 router = APIRouter(prefix="/v1", tags=["dashboards"])
 
@@ -50,7 +50,7 @@ def events_timeline(
 ) -> Response:
     """Matching events counted per period of their start date (weeks start on Monday), with
     fatality sums (null counts as 0) and zero buckets between the first and the last."""
-    return json_response(request, timeline(session, filters, interval, group_by))
+    return cached_json_response(request, session, lambda: timeline(session, filters, interval, group_by))
 
 
 @router.get(
@@ -68,7 +68,9 @@ def events_facets(
     size: Annotated[int, Query(ge=1, le=500, description="Top values per field.")] = 20,
 ) -> Response:
     """Counts of matching events per value, largest first, ties by value."""
-    return json_response(request, facets(session, filters, field or list(FacetField), size))
+    return cached_json_response(
+        request, session, lambda: facets(session, filters, field or list(FacetField), size)
+    )
 
 
 @router.get(

@@ -4,7 +4,7 @@ service's own URLs."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from urllib.parse import quote, urlencode
 
 from fastapi import Request, Response
@@ -14,6 +14,7 @@ from starlette.types import Scope
 
 from app.core.config import get_settings
 from app.feed.changes import latest_seq
+from app.kit.answers import Answer, answer_cache, data_version
 from app.kit.read import Row, encode
 
 JSON = "application/json"
@@ -69,7 +70,43 @@ def json_response(
 ) -> Response:
     """The answer with its ETag; a GET whose ETag the client already holds gets a bare 304."""
     body = dump(payload)
-    etag = etag_of(body)
+    return body_response(
+        request,
+        body,
+        etag_of(body),
+        status_code=status_code,
+        headers=headers,
+        cache=cache,
+        media_type=media_type,
+    )
+
+
+def cached_json_response(request: Request, session: Session, compute: Callable[[], object]) -> Response:
+    """`json_response` of what `compute` returns, computed once per question and data version
+    in this process (see `app.kit.answers`); for answers that read many rows."""
+    cache = answer_cache()
+    if cache is None:
+        return json_response(request, compute())
+    key = (*data_version(session), request.url.path, request.url.query)
+    answer = cache.get(key)
+    if answer is None:
+        body = dump(compute())
+        answer = Answer(body, etag_of(body))
+        cache.put(key, answer)
+    return body_response(request, answer.body, answer.etag)
+
+
+def body_response(
+    request: Request,
+    body: bytes,
+    etag: str,
+    *,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+    cache: bool = True,
+    media_type: str = JSON,
+) -> Response:
+    """An encoded answer with its ETag, or the bare 304 of a GET that holds it already."""
     all_headers = {"ETag": etag, **(headers or {})}
     if request.method in ("GET", "HEAD"):
         all_headers.update(cache_headers() if cache else {"Cache-Control": "no-cache"})

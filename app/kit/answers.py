@@ -1,0 +1,106 @@
+"""Answers of aggregate reads, kept per data version.
+
+A timeline or a facet count reads every matching event: at a million events that is most of a
+second of database time (facets several), however little the data changed since the last
+dashboard asked. The answer only changes when a write commits, and every committed write
+appends to the change feed in its own transaction, so `(feed head seq, its changed_at)` names
+the data an answer was computed from. Each worker keeps the encoded answers of the questions
+asked at the current version, bounded in bytes (least recently used out first); a write moves
+the version on and the next request computes afresh.
+
+Why the version is read before the answer is computed: an answer computed afterwards is at
+least as new as its key, never older. (With a write committing in between, the entry for the
+old version holds the newer answer; no request at the newer version reads it.)
+
+The feed head's `changed_at` is part of the version because `seq` alone can repeat: a
+database emptied and reloaded (a restore, a test's truncation) counts its feed from 1 again.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable
+from dataclasses import dataclass
+from functools import lru_cache
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+from sqlmodel import col
+
+from app.core.config import get_settings
+from app.feed.model import Change
+
+
+@dataclass(frozen=True)
+class Answer:
+    body: bytes
+    etag: str
+
+
+class AnswerCache:
+    """A bounded, thread-safe map from a question at a version to its encoded answer."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._answers: OrderedDict[Hashable, Answer] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: Hashable) -> Answer | None:
+        with self._lock:
+            answer = self._answers.get(key)
+            if answer is None:
+                self.misses += 1
+                return None
+            self._answers.move_to_end(key)
+            self.hits += 1
+            return answer
+
+    def put(self, key: Hashable, answer: Answer) -> None:
+        """Keep `answer` unless it alone would take more than a quarter of the budget."""
+        size = len(answer.body)
+        if size * 4 > self.max_bytes:
+            return
+        with self._lock:
+            old = self._answers.pop(key, None)
+            if old is not None:
+                self._bytes -= len(old.body)
+            self._answers[key] = answer
+            self._bytes += size
+            while self._bytes > self.max_bytes:
+                _, dropped = self._answers.popitem(last=False)
+                self._bytes -= len(dropped.body)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._answers.clear()
+            self._bytes = 0
+
+
+@lru_cache
+def _cache_of_size(max_bytes: int) -> AnswerCache:
+    return AnswerCache(max_bytes)
+
+
+def answer_cache() -> AnswerCache | None:
+    """This process's cache, or None when ANSWER_CACHE_BYTES is 0."""
+    max_bytes = get_settings().answer_cache_bytes
+    return _cache_of_size(max_bytes) if max_bytes else None
+
+
+def clear_answer_caches() -> None:
+    _cache_of_size.cache_clear()
+
+
+LATEST_CHANGE = sa.select(col(Change.seq), col(Change.changed_at)).order_by(col(Change.seq).desc()).limit(1)
+
+
+def data_version(session: Session) -> tuple[object, ...]:
+    """The database the session reads and the last committed change it sees: what an answer
+    computed now in this session is computed from."""
+    latest = session.execute(LATEST_CHANGE).first()
+    database = session.get_bind().engine.url.render_as_string(hide_password=True)
+    return (database, *(latest or (0, None)))

@@ -1,0 +1,143 @@
+"""Timeline and facet answers are computed once per question and data version: a repeated
+question is answered from the worker's cache, any committed write (or a database emptied and
+reloaded) makes the next answer fresh, and the cache stays within its byte budget."""
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.events import aggregates, dashboards
+from app.kit.answers import Answer, AnswerCache
+from tests.events.data import dataset
+
+
+@pytest.fixture
+def computed(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The names of the aggregates computed, in order, as the routes call them."""
+    calls: list[str] = []
+
+    def counting(name: str, compute: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            calls.append(name)
+            return compute(*args, **kwargs)
+
+        return wrapper
+
+    monkeypatch.setattr(dashboards, "facets", counting("facets", aggregates.facets))
+    monkeypatch.setattr(dashboards, "timeline", counting("timeline", aggregates.timeline))
+    yield calls
+
+
+@pytest.fixture
+def data(load: Callable[[dict[str, Any]], Any]) -> None:
+    load(dataset())
+
+
+def type_counts(client: TestClient, **params: Any) -> dict[str, int]:
+    response = client.get("/v1/events/facets", params={"field": "type", **params})
+    assert response.status_code == 200, response.text
+    return {value["value"]: value["count"] for value in response.json()["facets"]["type"]}
+
+
+def test_a_repeated_question_is_computed_once(client: TestClient, data: None, computed: list[str]) -> None:
+    first = client.get("/v1/events/facets")
+    second = client.get("/v1/events/facets")
+    assert first.status_code == second.status_code == 200
+    assert second.content == first.content and second.headers["etag"] == first.headers["etag"]
+    assert computed == ["facets"]
+    timeline = [client.get("/v1/events/timeline", params={"group_by": "type"}) for _ in range(3)]
+    assert len({answer.content for answer in timeline}) == 1
+    assert computed == ["facets", "timeline"]
+    # a client holding the ETag gets a 304 without anything computed
+    again = client.get("/v1/events/facets", headers={"If-None-Match": first.headers["etag"]})
+    assert again.status_code == 304 and computed == ["facets", "timeline"]
+
+
+def test_other_questions_are_other_answers(
+    client: TestClient, data: None, auth: dict[str, str], computed: list[str]
+) -> None:
+    before = datetime.now(UTC).isoformat()
+    created = client.post(
+        "/v1/events", json={"title": "A riot", "type": "riot", "start_date": "2025-05-02"}, headers=auth
+    )
+    assert created.status_code == 201, created.text
+    assert type_counts(client) == {"armed_clash": 2, "riot": 2, "protest": 1}
+    assert type_counts(client, country="BY") == {"armed_clash": 1, "riot": 1}
+    assert type_counts(client, country="by") == {"armed_clash": 1, "riot": 1}  # its own entry
+    assert type_counts(client, as_of=before) == {"armed_clash": 2, "protest": 1, "riot": 1}
+    assert computed == ["facets"] * 4
+
+
+def test_a_write_makes_the_next_answer_fresh(
+    client: TestClient, data: None, auth: dict[str, str], computed: list[str]
+) -> None:
+    assert type_counts(client) == {"armed_clash": 2, "protest": 1, "riot": 1}
+    created = client.post(
+        "/v1/events",
+        json={"title": "Another riot", "type": "riot", "start_date": "2025-05-02"},
+        headers=auth,
+    )
+    assert created.status_code == 201, created.text
+    assert type_counts(client) == {"armed_clash": 2, "riot": 2, "protest": 1}
+    deleted = client.delete(f"/v1/events/{created.json()['id']}", headers=auth)
+    assert deleted.status_code == 204, deleted.text
+    assert type_counts(client) == {"armed_clash": 2, "protest": 1, "riot": 1}
+    assert type_counts(client) == {"armed_clash": 2, "protest": 1, "riot": 1}
+    assert computed == ["facets"] * 3
+
+
+def test_a_database_emptied_and_reloaded_is_not_answered_from_before(
+    client: TestClient,
+    load: Callable[[dict[str, Any]], Any],
+    engine: Any,
+    computed: list[str],
+) -> None:
+    """The feed counts from 1 again after a restore: the same seq names other data."""
+    from tests.conftest import _truncate_pg
+    from tests.factories import dataset as records
+    from tests.factories import event
+
+    def reload(event_type: str) -> None:
+        if engine.dialect.name == "postgresql":
+            _truncate_pg(str(engine.url))
+        else:
+            with engine.begin() as connection:
+                for table in ("event_actor", "citation", "event_relation", "event", "change"):
+                    connection.exec_driver_sql(f"DELETE FROM {table}")
+                connection.exec_driver_sql("DELETE FROM sqlite_sequence")
+        load(records(event("e:one", type=event_type)))
+
+    reload("riot")
+    assert type_counts(client) == {"riot": 1}
+    reload("protest")
+    assert type_counts(client) == {"protest": 1}
+    assert computed == ["facets", "facets"]
+
+
+def test_without_a_budget_every_answer_is_computed(
+    client: TestClient, data: None, computed: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.core.config import get_settings
+
+    monkeypatch.setenv("ANSWER_CACHE_BYTES", "0")
+    get_settings.cache_clear()
+    assert type_counts(client) == type_counts(client)
+    assert computed == ["facets", "facets"]
+
+
+def test_the_cache_keeps_to_its_budget_least_recently_used_out_first() -> None:
+    cache = AnswerCache(max_bytes=100)
+    for key in "abcd":
+        cache.put(key, Answer(b"x" * 25, key))
+    assert cache.get("a") is not None  # a is now the most recently used
+    cache.put("e", Answer(b"y" * 25, "e"))
+    assert cache.get("b") is None
+    assert [key for key in "acde" if cache.get(key)] == ["a", "c", "d", "e"]
+    cache.put("big", Answer(b"z" * 26, "big"))  # over a quarter of the budget: not kept
+    assert cache.get("big") is None and cache.get("e") is not None
+    cache.put("a", Answer(b"w" * 10, "a2"))  # replacing an entry frees what it held
+    cache.put("f", Answer(b"v" * 15, "f"))
+    assert [key for key in "acdef" if cache.get(key)] == ["a", "c", "d", "e", "f"]
