@@ -584,11 +584,10 @@ def run_questions(
         svc = client("service")()
         dsc = client("datasette")() if ds_server else None
         svc.get("/v1/events", params={"limit": 1}).raise_for_status()  # imports and pools warmed
-        # Baselines before any question: an export's memory growth is its peak minus these.
-        results["memory"]["service_idle_mib"] = idle_service = tree_rss_mib(service.pid)
-        idle_datasette = tree_rss_mib(ds_server.pid) if ds_server else 0.0
+        # Resident sets before any question (an export's growth is measured from just before it)
+        results["memory"]["service_idle_mib"] = tree_rss_mib(service.pid)
         if ds_server:
-            results["memory"]["datasette_idle_mib"] = idle_datasette
+            results["memory"]["datasette_idle_mib"] = tree_rss_mib(ds_server.pid)
         # Page 200: fetch the cursors first, then time only the request for page 200.
         for q in qs:
             if q.name == "page200":
@@ -628,16 +627,20 @@ def run_questions(
                 order = systems[r % 3 :] + systems[: r % 3]
                 for system in order:
                     if system == "service":
+                        # An export's growth is against the resident set just before it: what
+                        # the questions before it left in the heap is not the export's.
+                        before = tree_rss_mib(service.pid)
                         with RssSampler(service.pid) as sampler:
                             seconds, size = timed_get(svc, q.service)
                         times["service"].append(seconds)
                         extra["service_bytes"] = size
                         if q.kind == "export":
                             extra["service_rss_growth_mib"] = max(
-                                extra.get("service_rss_growth_mib", 0.0), sampler.peak - idle_service
+                                extra.get("service_rss_growth_mib", 0.0), sampler.peak - before
                             )
                             extra["service_rss_peak_mib"] = sampler.peak
                     elif system == "datasette" and dsc and q.datasette and ds_server:
+                        before = tree_rss_mib(ds_server.pid)
                         with RssSampler(ds_server.pid) as sampler:
                             total = 0.0
                             for ask in q.datasette:
@@ -646,7 +649,7 @@ def run_questions(
                         times["datasette"].append(total)
                         if q.kind == "export":
                             extra["datasette_rss_growth_mib"] = max(
-                                extra.get("datasette_rss_growth_mib", 0.0), sampler.peak - idle_datasette
+                                extra.get("datasette_rss_growth_mib", 0.0), sampler.peak - before
                             )
                     elif system == "floor":
                         t0 = time.perf_counter()
