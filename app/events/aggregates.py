@@ -66,7 +66,9 @@ def _period_start_pg(element: period_start, compiler: Any, **kw: Any) -> str:
     column = compiler.process(element.clauses, **kw)
     if element.interval is Interval.day:
         return f"CAST({column} AS DATE)"
-    return f"CAST(date_trunc('{element.interval.value}', {column}) AS DATE)"
+    # truncated as a timestamp without time zone: a date cast to timestamptz is midnight in the
+    # session's time zone, a conversion per row that costs time and can shift with DST rules
+    return f"CAST(date_trunc('{element.interval.value}', CAST({column} AS TIMESTAMP)) AS DATE)"
 
 
 @compiles(period_start, "sqlite")
