@@ -58,8 +58,8 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     try:
         yield session
     finally:
-        if session.get_bind().dialect.name == "sqlite":
-            session.close()
+        if session.get_bind().dialect.name == "sqlite" or not session.in_transaction():
+            session.close()  # nothing to hand back (see `quick_read`): no I/O, no thread
         else:
             await run_in_threadpool(session.close)
 
@@ -93,7 +93,7 @@ async def get_as_of_session(request: Request, as_of: AsOfParam = None) -> AsyncI
                 await run_in_threadpool(check_as_of, session, instant)
         yield session
     finally:
-        if sqlite:
+        if sqlite or not session.in_transaction():  # nothing to hand back: no I/O, no thread
             session.close()
         else:
             await run_in_threadpool(session.close)
@@ -145,9 +145,20 @@ def quick_read(endpoint: Callable[P, Response]) -> Callable[P, Awaitable[Respons
         assert isinstance(session, Session)
         if session.get_bind().dialect.name == "sqlite":
             return endpoint(*args, **kwargs)
-        return await run_in_threadpool(endpoint, *args, **kwargs)
+        return await run_in_threadpool(_answer_and_close, session, endpoint, *args, **kwargs)
 
     return run
+
+
+def _answer_and_close(
+    session: Session, endpoint: Callable[P, Response], /, *args: P.args, **kwargs: P.kwargs
+) -> Response:
+    """The read, then its session's connection handed back in the same worker thread: the
+    dependency that opened the session then closes it on the loop with no second hop."""
+    try:
+        return endpoint(*args, **kwargs)
+    finally:
+        session.close()
 
 
 R = TypeVar("R")
