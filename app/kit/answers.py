@@ -46,17 +46,12 @@ class AnswerCache:
         self._answers: OrderedDict[Hashable, Answer] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
-        self.hits = 0
-        self.misses = 0
 
     def get(self, key: Hashable) -> Answer | None:
         with self._lock:
             answer = self._answers.get(key)
-            if answer is None:
-                self.misses += 1
-                return None
-            self._answers.move_to_end(key)
-            self.hits += 1
+            if answer is not None:
+                self._answers.move_to_end(key)
             return answer
 
     def put(self, key: Hashable, answer: Answer) -> None:
@@ -73,11 +68,6 @@ class AnswerCache:
             while self._bytes > self.max_bytes:
                 _, dropped = self._answers.popitem(last=False)
                 self._bytes -= len(dropped.body)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._answers.clear()
-            self._bytes = 0
 
 
 @lru_cache
