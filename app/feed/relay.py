@@ -45,6 +45,8 @@ log = logging.getLogger("conflict_events.relay")
 
 SCHEMES = ("amqp", "amqps", "nats", "tls")
 CONNECT_TIMEOUT = 10.0  # seconds
+POSITION_READS = 5  # RabbitMQ: reads of an empty position queue before it counts as no position
+POSITION_RETRY_DELAY = 0.1  # seconds between them
 # what a broker raises when it cannot be reached or refuses
 BROKER_ERRORS: tuple[type[Exception], ...] = (
     OSError,
@@ -128,11 +130,17 @@ class RabbitMQ:
         return self
 
     async def position(self) -> int:
-        message = await self.positions.get(no_ack=False, fail=False)
-        if message is None:
-            return 0
-        await message.nack(requeue=True)  # it stays the position until a newer one replaces it
-        return int(message.body)
+        """The newest position message, read and put back. While another reader holds it (a
+        monitor, a test polling the position) the queue looks empty, and reading that as
+        "nothing relayed yet" would re-send the whole feed: an empty queue is asked again a
+        few times before it counts as no position."""
+        for _ in range(POSITION_READS):
+            message = await self.positions.get(no_ack=False, fail=False)
+            if message is not None:
+                await message.nack(requeue=True)  # it stays the position until a newer one replaces it
+                return int(message.body)
+            await asyncio.sleep(POSITION_RETRY_DELAY)
+        return 0
 
     async def publish(self, change: Change, body: bytes) -> None:
         message = aio_pika.Message(

@@ -172,3 +172,38 @@ def test_relay_killed_mid_stream_resumes_in_order(database_url: str, broker: tup
         restart = next(i for i in range(1, len(seen)) if seen[i] <= seen[i - 1])
         assert seen[:restart] == expected[:restart]
         assert seen[restart:] == expected[expected.index(seen[restart]) :]
+
+
+def test_a_position_held_by_another_reader_is_waited_for() -> None:
+    """A relay starting while something else (a monitor, another check) holds the RabbitMQ
+    position message sees an empty queue for that moment: it must wait for the message, not
+    resume from 0 and send the whole feed again (seen under load as hundreds of repeats).
+    JetStream's position is the stream's last message, which no reader holds."""
+    url = BROKERS["amqp"]
+    if not reachable(url):
+        pytest.skip(f"no amqp broker at {url}")
+    name = f"relay-test-{uuid.uuid4().hex[:10]}"
+
+    async def scenario() -> tuple[int, int]:
+        relay = await RabbitMQ(url, name).open()
+        await relay.acknowledged(300)
+        monitor = await RabbitMQ(url, name).open()
+        held = await monitor.positions.get(no_ack=False, fail=False)
+        assert held is not None and int(held.body) == 300
+
+        async def put_back_later() -> None:
+            await asyncio.sleep(0.25)
+            await held.nack(requeue=True)
+
+        releasing = asyncio.create_task(put_back_later())
+        while_held = await relay.position()
+        await releasing
+        after = await relay.position()
+        await monitor.close()
+        await relay.close()
+        return while_held, after
+
+    try:
+        assert asyncio.run(scenario()) == (300, 300)
+    finally:
+        asyncio.run(delete_everything("amqp", url, name))
