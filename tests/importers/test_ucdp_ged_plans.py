@@ -67,3 +67,28 @@ def test_import_and_rerun_lookups_use_indexes(database_url: str, engine: sa.Engi
     assert len(statements) >= 10  # the lookups were seen
     assert any("citation" in s for s in statements) and any("event_actor" in s for s in statements)
     assert full_scans(engine, list(statements.values())) == []
+
+
+def test_open_versions_are_looked_up_by_row_as_versions_grow(database_url: str, engine: sa.Engine) -> None:
+    """Each batch reads the open versions of the rows it wrote. On PostgreSQL the planner must
+    know the versions table is no longer empty (the importer analyzes it as it doubles):
+    planned with an empty table's statistics the lookup walked every open version of the
+    resource and filtered by row, and an import slowed with the square of its size."""
+    factory = db_session.session_factory(write=True)
+    statements = capture(engine, lambda: import_ucdp_ged(SAMPLE, factory, batch_size=150))
+    lookups = [(s, p) for s, p in statements if re.search(r"FROM history\b", s) and "row_id" in s]
+    assert lookups
+    with engine.connect() as conn:
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        for statement, parameters in lookups:
+            if engine.dialect.name == "postgresql":
+                with raw.cursor() as cursor:
+                    cursor.execute(f"EXPLAIN {statement}", parameters)
+                    plan = "\n".join(row[0] for row in cursor.fetchall())
+                conditions = " ".join(re.findall(r"Index Cond: (.*)", plan))
+                assert "row_id" in conditions, plan
+            else:
+                rows = raw.execute(f"EXPLAIN QUERY PLAN {statement}", parameters).fetchall()
+                plan = "\n".join(str(row[-1]) for row in rows)
+                assert re.search(r"SEARCH history USING INDEX \w+ \(resource=\? AND row_id=\?", plan), plan
