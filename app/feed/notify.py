@@ -64,12 +64,13 @@ class ChangeSignal:
         return self.woken
 
     def _ensure_listener(self) -> None:
-        if self.listen_url is None:
-            return
         loop = asyncio.get_running_loop()
-        if self.loop is not loop or self.task is None or self.task.done():
-            # a new loop (each test client has one) gets a listener and an event of its own
-            self.loop, self.woken, self.listening = loop, asyncio.Event(), False
+        if self.loop is not loop:
+            # A new loop (each test client has one) gets an event of its own, on SQLite too:
+            # an asyncio.Event belongs to the first loop that waits on it.
+            self.loop, self.woken, self.listening, self.task = loop, asyncio.Event(), False, None
+        if self.listen_url is not None and (self.task is None or self.task.done()):
+            self.listening = False
             self.task = loop.create_task(self._listen(self.listen_url))
 
     def _wake(self) -> None:
