@@ -29,7 +29,8 @@ from app.kit.deps import AsOfSessionDep, ReadAccess, WriteAccess, WriteSessionDe
 from app.kit.filters import BaseFilter
 from app.kit.negotiation import Alternate, alternate_content, component_schemas, negotiated_response
 from app.kit.pagination import SortKey, list_page
-from app.kit.responses import dump, etag_of, json_response, page_response, service_url
+from app.kit.read import Row
+from app.kit.responses import cached_page_response, dump, etag_of, json_response, service_url
 from app.kit.schemas import Page, problem_responses
 
 READ_ERRORS = problem_responses(400, 401, 422, 503)
@@ -167,8 +168,12 @@ def add_item_routes(router: APIRouter, routes: ItemRoutes) -> None:
             key, name = order.key(sort), sort.value
         else:
             key, name = order, routes.order_name
-        page = list_page(session, spec.form, routes.apply, filters, key, name, limit=limit, cursor=cursor)
-        return page_response(request, page.rows, page.next_cursor)
+
+        def compute() -> tuple[list[Row], str | None]:
+            page = list_page(session, spec.form, routes.apply, filters, key, name, limit=limit, cursor=cursor)
+            return page.rows, page.next_cursor
+
+        return cached_page_response(request, session, compute)
 
     sort_param = [param("sort", order.param, order.default)] if isinstance(order, Sorting) else []
     router.get(f"/{plural}", response_model=page_model, responses=READ_ERRORS, dependencies=[ReadAccess])(

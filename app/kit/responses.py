@@ -145,3 +145,24 @@ def next_link(request: Request, cursor: str) -> str:
 def page_response(request: Request, items: Sequence[Row], next_cursor: str | None) -> Response:
     headers = {"Link": next_link(request, next_cursor)} if next_cursor else None
     return json_response(request, {"items": items, "next_cursor": next_cursor}, headers=headers)
+
+
+def cached_page_response(
+    request: Request, session: Session, compute: Callable[[], tuple[Sequence[Row], str | None]]
+) -> Response:
+    """`page_response` of the `(items, next_cursor)` that `compute` returns, computed once per
+    question and data version in this process (see `app.kit.answers`). The question is the
+    path and the query (filters, sort, limit, cursor, as_of); the Link header is built per
+    request, since it follows the request's root path."""
+    cache = answer_cache()
+    if cache is None:
+        return page_response(request, *compute())
+    key = (*data_version(session), request.url.path, request.url.query)
+    answer = cache.get(key)
+    if answer is None:
+        items, next_cursor = compute()
+        body = dump({"items": items, "next_cursor": next_cursor})
+        answer = Answer(body, etag_of(body), next_cursor)
+        cache.put(key, answer)
+    headers = {"Link": next_link(request, answer.next_cursor)} if answer.next_cursor else None
+    return body_response(request, answer.body, answer.etag, headers=headers)

@@ -1,4 +1,4 @@
-"""Timeline and facet answers are computed once per question and data version: a repeated
+"""Timeline, facet and list answers are computed once per question and data version: a repeated
 question is answered from the worker's cache, any committed write (or a database emptied and
 reloaded) makes the next answer fresh, and the cache stays within its byte budget."""
 
@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.events import aggregates, dashboards
+from app.kit import items, pagination
 from app.kit.answers import Answer, AnswerCache
 from tests.events.data import dataset
 
@@ -28,6 +29,7 @@ def computed(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
 
     monkeypatch.setattr(dashboards, "facets", counting("facets", aggregates.facets))
     monkeypatch.setattr(dashboards, "timeline", counting("timeline", aggregates.timeline))
+    monkeypatch.setattr(items, "list_page", counting("list", pagination.list_page))
     yield calls
 
 
@@ -141,3 +143,60 @@ def test_the_cache_keeps_to_its_budget_least_recently_used_out_first() -> None:
     cache.put("a", Answer(b"w" * 10, "a2"))  # replacing an entry frees what it held
     cache.put("f", Answer(b"v" * 15, "f"))
     assert [key for key in "acdef" if cache.get(key)] == ["a", "c", "d", "e", "f"]
+
+
+def titles(client: TestClient, **params: Any) -> list[str]:
+    response = client.get("/v1/events", params=params)
+    assert response.status_code == 200, response.text
+    return [event["title"] for event in response.json()["items"]]
+
+
+def test_a_repeated_list_page_is_read_once_and_keeps_its_link(
+    client: TestClient, data: None, computed: list[str]
+) -> None:
+    first = client.get("/v1/events", params={"limit": 2})
+    second = client.get("/v1/events", params={"limit": 2})
+    assert first.status_code == second.status_code == 200
+    assert second.content == first.content and second.headers["etag"] == first.headers["etag"]
+    assert first.json()["next_cursor"] and second.headers["link"] == first.headers["link"]
+    assert computed == ["list"]
+    following = client.get("/v1/events", params={"limit": 2, "cursor": first.json()["next_cursor"]})
+    assert following.status_code == 200 and following.json()["items"] != first.json()["items"]
+    assert client.get("/v1/events", headers={"If-None-Match": first.headers["etag"]}).status_code == 200
+    held = client.get("/v1/events", params={"limit": 2}, headers={"If-None-Match": first.headers["etag"]})
+    assert held.status_code == 304
+    assert computed == ["list", "list", "list"]
+
+
+def test_the_link_of_a_kept_page_follows_the_request(
+    client: TestClient, data: None, computed: list[str]
+) -> None:
+    """The page is kept, its Link header is not: it is built from the request's root path."""
+    from app.main import app
+
+    direct = client.get("/v1/events", params={"limit": 1})
+    with TestClient(app, root_path="/behind/proxy") as proxied:
+        via_proxy = proxied.get("/v1/events", params={"limit": 1})
+    assert via_proxy.content == direct.content
+    assert direct.headers["link"].startswith("</v1/events?")
+    assert via_proxy.headers["link"].startswith("</behind/proxy/v1/events?")
+    assert computed == ["list"]
+
+
+def test_a_write_makes_the_next_list_page_fresh(
+    client: TestClient, data: None, auth: dict[str, str], computed: list[str]
+) -> None:
+    before = titles(client, type="riot")
+    created = client.post(
+        "/v1/events", json={"title": "A new riot", "type": "riot", "start_date": "2999-01-01"}, headers=auth
+    )
+    assert created.status_code == 201, created.text
+    assert titles(client, type="riot") == ["A new riot", *before]
+    changed = client.patch(
+        f"/v1/events/{created.json()['id']}", json={"title": "A renamed riot"}, headers=auth
+    )
+    assert changed.status_code == 200, changed.text
+    assert titles(client, type="riot") == ["A renamed riot", *before]
+    assert client.delete(f"/v1/events/{created.json()['id']}", headers=auth).status_code == 204
+    assert titles(client, type="riot") == before == titles(client, type="riot")
+    assert computed == ["list"] * 4
