@@ -71,7 +71,7 @@ def test_import_and_rerun_lookups_use_indexes(database_url: str, engine: sa.Engi
 
 def test_open_versions_are_looked_up_by_row_as_versions_grow(database_url: str, engine: sa.Engine) -> None:
     """Each batch reads the open versions of the rows it wrote. On PostgreSQL the planner must
-    know the versions table is no longer empty (the importer analyzes it as it doubles):
+    know the versions table is no longer empty (the history writer analyzes it as it doubles):
     planned with an empty table's statistics the lookup walked every open version of the
     resource and filtered by row, and an import slowed with the square of its size."""
     factory = db_session.session_factory(write=True)

@@ -10,7 +10,6 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from os import PathLike
 
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from app.actors import read as actors_read
@@ -154,19 +153,14 @@ def import_ucdp_ged(
     # rows cite (about 500 per 1,000 rows, nearly all of them seen before); sending each only
     # once per run saves a fifth of the loading. Counts then report each one once per run.
     committed: dict[str, Record] = {}
-    loads = 0
 
     def load(dataset: Dataset) -> None:
-        nonlocal loads
         dataset = dict(dataset)  # adoption replaces whole lists and the records it changes
         for kind in ("sources", "actors"):
             dataset[kind] = [r for r in dataset[kind] if committed.get(r["ref"]) != r]
         with session_factory() as session:
             _adopt_existing(session, dataset, adopted)
             report = loader.load_dataset(session, dataset)
-            loads += 1
-            if loads & (loads - 1) == 0:  # a power of two
-                _analyze_versions(session)
             session.commit()
         for kind in ("sources", "actors"):
             committed.update((record["ref"], record) for record in dataset[kind])
@@ -236,13 +230,3 @@ def refresh_statistics() -> None:
         connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
             f"ANALYZE {', '.join(WRITTEN_TABLES)}"
         )
-
-
-def _analyze_versions(session: Session) -> None:
-    """ANALYZE the versions table inside a batch's transaction. Called after batches 1, 2, 4,
-    8, … (the table doubles in between; autovacuum looks once a minute): with the statistics of
-    an empty table, PostgreSQL looked up a batch's open versions by scanning every open version
-    of the resource, 10 of 22 s at 20,000 rows and growing with the square of the import. The
-    other tables' lookups are by unique keys and keep their plans (measured)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(sa.text(f"ANALYZE {table_of(Version).name}"))
