@@ -81,18 +81,29 @@ def json_response(
     )
 
 
-def cached_json_response(request: Request, session: Session, compute: Callable[[], object]) -> Response:
-    """`json_response` of what `compute` returns, computed once per question and data version
-    in this process (see `app.kit.answers`); for answers that read many rows."""
+def kept_answer(request: Request, session: Session, make: Callable[[], Answer]) -> Answer:
+    """The answer `make` builds, built once per question (path and query) and data version in
+    this process (see `app.kit.answers`); every time when the cache is off."""
     cache = answer_cache()
     if cache is None:
-        return json_response(request, compute())
+        return make()
     key = (*data_version(session), request.url.path, request.url.query)
     answer = cache.get(key)
     if answer is None:
-        body = dump(compute())
-        answer = Answer(body, etag_of(body))
+        answer = make()
         cache.put(key, answer)
+    return answer
+
+
+def cached_json_response(request: Request, session: Session, compute: Callable[[], object]) -> Response:
+    """`json_response` of what `compute` returns, kept per question and data version; for
+    answers that read many rows."""
+
+    def make() -> Answer:
+        body = dump(compute())
+        return Answer(body, etag_of(body))
+
+    answer = kept_answer(request, session, make)
     return body_response(request, answer.body, answer.etag)
 
 
@@ -150,19 +161,15 @@ def page_response(request: Request, items: Sequence[Row], next_cursor: str | Non
 def cached_page_response(
     request: Request, session: Session, compute: Callable[[], tuple[Sequence[Row], str | None]]
 ) -> Response:
-    """`page_response` of the `(items, next_cursor)` that `compute` returns, computed once per
-    question and data version in this process (see `app.kit.answers`). The question is the
-    path and the query (filters, sort, limit, cursor, as_of); the Link header is built per
+    """`page_response` of the `(items, next_cursor)` that `compute` returns, kept per question
+    (filters, sort, limit, cursor, as_of) and data version; the Link header is built per
     request, since it follows the request's root path."""
-    cache = answer_cache()
-    if cache is None:
-        return page_response(request, *compute())
-    key = (*data_version(session), request.url.path, request.url.query)
-    answer = cache.get(key)
-    if answer is None:
+
+    def make() -> Answer:
         items, next_cursor = compute()
         body = dump({"items": items, "next_cursor": next_cursor})
-        answer = Answer(body, etag_of(body), next_cursor)
-        cache.put(key, answer)
+        return Answer(body, etag_of(body), next_cursor)
+
+    answer = kept_answer(request, session, make)
     headers = {"Link": next_link(request, answer.next_cursor)} if answer.next_cursor else None
     return body_response(request, answer.body, answer.etag, headers=headers)
