@@ -3,6 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 PY := $(VENV)/bin/python
 PORT ?= 8000
+TEST_WORKERS ?= 2
 HOST ?= 127.0.0.1
 
 .PHONY: install run test lint audit lock format bench clean vendor-explorer
@@ -20,9 +21,10 @@ run: install
 	$(VENV)/bin/conflict-events db upgrade
 	$(VENV)/bin/conflict-events serve --host $(HOST) --port $(PORT)
 
-## test: the whole suite (SQLite; PostgreSQL too when TEST_DATABASE_URL is set)
+## test: the whole suite (SQLite; PostgreSQL too when TEST_DATABASE_URL is set), on TEST_WORKERS
+## processes (a file runs whole on one; TEST_WORKERS=0 runs it in this process)
 test: install
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -23,7 +23,18 @@ from app.db.base import metadata
 from app.db.migrations import upgrade
 from app.kit.answers import clear_answer_caches
 
-PG_URL = os.environ.get("TEST_DATABASE_URL")
+
+def per_worker(url: str | None) -> str | None:
+    """Under pytest-xdist (`make test` runs two workers) each worker has a database of its own on
+    the same server: `test` becomes `test_gw0`, `test_gw1`, … (the replica has them too)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not url or not worker:
+        return url
+    parsed = sa.make_url(url)
+    return parsed.set(database=f"{parsed.database}_{worker}").render_as_string(hide_password=False)
+
+
+PG_URL = per_worker(os.environ.get("TEST_DATABASE_URL"))
 BACKENDS = ["sqlite", *(["postgresql"] if PG_URL else [])]
 
 
@@ -49,6 +60,13 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def pg_migrated() -> str:
     """Drop whatever the test database holds and migrate it once for the session."""
     assert PG_URL
+    database = sa.make_url(PG_URL).database
+    admin = sa.create_engine(sa.make_url(PG_URL).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        exists = conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": database})
+        if exists.first() is None:
+            conn.exec_driver_sql(f'CREATE DATABASE "{database}"')
+    admin.dispose()
     engine = db_session.make_engine(PG_URL)
     with engine.begin() as conn:
         conn.exec_driver_sql("DROP SCHEMA public CASCADE")
@@ -167,6 +185,18 @@ def demo(load: Callable[[dict[str, Any]], Any]) -> dict[str, Any]:
     dataset = demo_dataset()
     load(dataset)
     return dataset
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under `pytest -n 2 --dist loadgroup` a file runs whole on one worker, so its module
+    fixtures (a built wheel, a browser, a live server) are made once; the fault tests, which
+    restart one shared cluster, run together on one worker."""
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            path = item.nodeid.split("::")[0]
+            group = "tests/faults" if path.startswith("tests/faults/") else path
+            item.add_marker(pytest.mark.xdist_group(group))
 
 
 def pytest_report_header() -> str:

@@ -63,7 +63,7 @@ def serve(database_url: str, tmp_path: Path) -> Iterator[object]:
         process = servers.serve(env, port, "--workers", "2", timeout=60)
         started.append(process)
         base = f"http://127.0.0.1:{port}"
-        # both workers up: each one that answers a request writes its own sample file
+        # each worker that answers a request writes its own sample file
         return base, metrics
 
     yield start
@@ -105,13 +105,15 @@ def _run(base: str, metrics: Path) -> tuple[list[int], dict[str, float]]:
 
 
 def _run_on_both_workers(base: str, metrics: Path) -> tuple[list[int], dict[str, float]]:
-    """`_run` until both workers took part in one run: which worker accepts a connection is
-    the kernel's choice, and on a busy machine one may take all twenty."""
-    for _ in range(5):
+    """`_run` until both workers took part in one run. Which worker accepts a connection is the
+    kernel's choice, and the server answers once its first worker is up: on a busy machine the
+    second may still be importing the app for several runs (each run is a new client address,
+    so runs do not share a count)."""
+    deadline = time.monotonic() + 90
+    while True:
         statuses, answered = _run(base, metrics)
-        if len(answered) == 2:
-            break
-    return statuses, answered
+        if len(answered) == 2 or time.monotonic() > deadline:
+            return statuses, answered
 
 
 @pytest.mark.parametrize("store", ["redis", "database"])

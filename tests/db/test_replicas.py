@@ -18,10 +18,10 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from app.db import replicas
-from tests.conftest import PG_URL, _reset_caches, _truncate_pg
+from tests.conftest import PG_URL, _reset_caches, _truncate_pg, per_worker
 from tests.faults.support import FaultCluster
 
-REPLICA_URL = os.environ.get("TEST_REPLICA_URL")
+REPLICA_URL = per_worker(os.environ.get("TEST_REPLICA_URL"))
 pytestmark = pytest.mark.skipif(
     not (PG_URL and REPLICA_URL),
     reason="needs TEST_DATABASE_URL and TEST_REPLICA_URL (a streaming replica: .ci/replica-cluster)",
@@ -58,6 +58,24 @@ class Replica:
 
     def resume(self) -> None:
         self.sql("SELECT pg_wal_replay_resume()")
+
+    def restartpoint(self) -> None:
+        """A restartpoint close to the primary's present, so that a restart replays seconds of
+        WAL: a standby restarts from its last one, and under the suite's load (a database
+        created and dropped by other tests) replaying minutes of WAL outlasts pg_ctl's wait."""
+        assert PG_URL
+        primary = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+        with primary.connect() as connection:
+            connection.exec_driver_sql("CHECKPOINT")
+            target = connection.exec_driver_sql("SELECT pg_current_wal_lsn()").scalar()
+        primary.dispose()
+        wait_until(
+            lambda: bool(self.sql(f"SELECT pg_last_wal_replay_lsn() >= '{target}'::pg_lsn")),
+            60,
+            "the replica to replay the primary's checkpoint",
+        )
+        with self.engine.connect() as connection:
+            connection.exec_driver_sql("CHECKPOINT")
 
 
 @pytest.fixture
@@ -198,6 +216,7 @@ def test_a_stopped_replica_is_skipped_and_reads_go_on(
     client = client_factory(60)
     auth = write_key()
     wait_until(lambda: states(client) == ["up"], 30, "the replica to be up")
+    replica.restartpoint()
     replica.cluster.ctl("stop", "-m", "fast")
     try:
         statuses = []
