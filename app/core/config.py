@@ -21,8 +21,8 @@ class Settings(BaseSettings):
     reads_require_key: bool = False
     cors_origins: str = "*"
     cache_max_age: int = 60
-    # encoded timeline and facet answers each worker keeps per data version (app/kit/answers.py);
-    # 0 computes every answer afresh
+    # encoded timeline, facet, list-page and single-read answers each worker keeps per data
+    # version (app/kit/answers.py); 0 computes every answer afresh
     answer_cache_bytes: int = Field(default=67_108_864, ge=0)
     max_body_bytes: int = 52_428_800
     compression: bool = True

@@ -1,14 +1,14 @@
-"""Answers of aggregate reads and list pages, kept per data version.
+"""Answers of aggregate reads, list pages and single reads, kept per data version.
 
 A timeline or a facet count reads every matching event: at a million events that is most of a
 second of database time (facets several), however little the data changed since the last
 dashboard asked. A list page is cheap to read but is most of what a dashboard polls: its
 embedded rows (actors, citations, grades) cost five more statements and a dict per row, where a
-page already answered costs a lookup. An answer only changes when a write commits, and every
-committed write appends to the change feed in its own transaction, so `(feed head seq, its
-changed_at)` names the data an answer was computed from. Each worker keeps the encoded
-answers of the questions asked at the current version, bounded in bytes (least recently used
-out first); a write moves the version on and the next request computes afresh.
+page already answered costs a lookup; a single read likewise. An answer only changes when a
+write commits, and every committed write appends to the change feed in its own transaction, so
+`(feed head seq, its changed_at)` names the data an answer was computed from. Each worker keeps
+the encoded answers of the questions asked at the current version, bounded in bytes (least
+recently used out first); a write moves the version on and the next request computes afresh.
 
 Why the version is read before the answer is computed: an answer computed afterwards is at
 least as new as its key, never older. (With a write committing in between, the entry for the

@@ -30,7 +30,14 @@ from app.kit.filters import BaseFilter
 from app.kit.negotiation import Alternate, alternate_content, component_schemas, negotiated_response
 from app.kit.pagination import SortKey, list_page
 from app.kit.read import Row
-from app.kit.responses import cached_page_response, dump, etag_of, json_response, service_url
+from app.kit.responses import (
+    cached_json_response,
+    cached_page_response,
+    dump,
+    etag_of,
+    json_response,
+    service_url,
+)
 from app.kit.schemas import Page, problem_responses
 
 READ_ERRORS = problem_responses(400, 401, 422, 503)
@@ -45,11 +52,11 @@ WRITE_ERRORS = problem_responses(401, 403, 404, 409, 412, 413, 422, 503)
 def read_one(
     request: Request, session: Session, spec: ResourceSpec, row_id: int, alternates: Sequence[Alternate] = ()
 ) -> Response:
-    """The row's read form, or another offered media type the client's `Accept` prefers."""
-    form = crud.read_one(session, spec, row_id)
+    """The row's read form, or another offered media type the client's `Accept` prefers. The
+    JSON form is kept per data version like a list page (a 404 is never kept)."""
     if not alternates:
-        return json_response(request, form)
-    return negotiated_response(request, session, form, alternates)
+        return cached_json_response(request, session, lambda: crud.read_one(session, spec, row_id))
+    return negotiated_response(request, session, crud.read_one(session, spec, row_id), alternates)
 
 
 def create_one(request: Request, session: Session, spec: ResourceSpec, data: BaseModel) -> Response:

@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.events import aggregates, dashboards
-from app.kit import items, pagination
+from app.kit import crud, items, pagination
 from app.kit.answers import Answer, AnswerCache
 from tests.events.data import dataset
 
@@ -31,6 +31,20 @@ def computed(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     monkeypatch.setattr(dashboards, "timeline", counting("timeline", aggregates.timeline))
     monkeypatch.setattr(items, "list_page", counting("list", pagination.list_page))
     yield calls
+
+
+@pytest.fixture
+def rows_read(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The ids the single-read route read from the database, in order."""
+    ids: list[int] = []
+    read_one = crud.read_one
+
+    def counting(session: Any, spec: Any, row_id: int) -> Any:
+        ids.append(row_id)
+        return read_one(session, spec, row_id)
+
+    monkeypatch.setattr(crud, "read_one", counting)
+    return ids
 
 
 @pytest.fixture
@@ -200,3 +214,24 @@ def test_a_write_makes_the_next_list_page_fresh(
     assert client.delete(f"/v1/events/{created.json()['id']}", headers=auth).status_code == 204
     assert titles(client, type="riot") == before == titles(client, type="riot")
     assert computed == ["list"] * 4
+
+
+def test_a_single_read_is_kept_until_a_write_and_a_404_is_not(
+    client: TestClient, data: None, auth: dict[str, str], rows_read: list[int]
+) -> None:
+    event_id = client.get("/v1/events", params={"limit": 1}).json()["items"][0]["id"]
+    first, second = (client.get(f"/v1/events/{event_id}") for _ in range(2))
+    assert first.status_code == second.status_code == 200
+    assert second.content == first.content and second.headers["etag"] == first.headers["etag"]
+    assert rows_read == [event_id]
+    assert client.get("/v1/events/999999").status_code == client.get("/v1/events/999999").status_code == 404
+    assert rows_read == [event_id, 999999, 999999]
+    changed = client.patch(
+        f"/v1/events/{event_id}",
+        json={"title": "Renamed"},
+        headers={**auth, "If-Match": first.headers["etag"]},
+    )
+    assert changed.status_code == 200, changed.text
+    after = client.get(f"/v1/events/{event_id}")
+    assert after.json()["title"] == "Renamed" and after.headers["etag"] == changed.headers["etag"]
+    assert after.headers["etag"] != first.headers["etag"]
