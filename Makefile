@@ -24,7 +24,7 @@ run: install
 ## test: the whole suite (SQLite; PostgreSQL too when TEST_DATABASE_URL is set), on TEST_WORKERS
 ## processes (a file runs whole on one; TEST_WORKERS=0 runs it in this process)
 test: install
-	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -187,16 +187,19 @@ def demo(load: Callable[[dict[str, Any]], Any]) -> dict[str, Any]:
     return dataset
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under `pytest -n 2 --dist loadgroup` a file runs whole on one worker, so its module
-    fixtures (a built wheel, a browser, a live server) are made once; the fault tests, which
-    restart one shared cluster, run together on one worker."""
-    for item in items:
-        if item.get_closest_marker("xdist_group") is None:
-            path = item.nodeid.split("::")[0]
-            group = "tests/faults" if path.startswith("tests/faults/") else path
-            item.add_marker(pytest.mark.xdist_group(group))
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Under `pytest -n 2` a file runs whole on one worker, so its module fixtures (a built
+    wheel, a browser, a live server) are made once; the fault tests, which restart one shared
+    cluster, run together on one worker. (A scheduler of our own: xdist's `loadgroup` marks do
+    not reach the scheduler under pytest 9.)"""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class FileScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return "tests/faults" if path.startswith("tests/faults/") else path
+
+    return FileScheduling(config, log)
 
 
 def pytest_report_header() -> str:
