@@ -97,7 +97,7 @@ def kept_answer(request: Request, session: Session, make: Callable[[], Answer]) 
 
 def cached_json_response(request: Request, session: Session, compute: Callable[[], object]) -> Response:
     """`json_response` of what `compute` returns, kept per question and data version; for
-    answers that read many rows."""
+    aggregates and single reads (a list page keeps its cursor too: `cached_page_response`)."""
 
     def make() -> Answer:
         body = dump(compute())
