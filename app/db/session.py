@@ -18,6 +18,13 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from app.core.config import get_settings
 
 IMMEDIATE = "sqlite_begin_immediate"
+# SQLite's page cache per connection, in KiB when negative. A write keeps the index pages it
+# updates in memory (an import's batch touches more than SQLite's default 2 MiB: 15 % faster
+# at 100,000 rows); a read keeps the default, so an export's memory stays flat (with the
+# write's cache, a whole-table export grew by 30 MiB more). Shrinking frees the extra pages.
+WRITE_CACHE = -32768
+READ_CACHE = -2000
+CACHE = "sqlite_cache_size"
 # Session.info key: who writes in the session (an API key's name, `cli:load`…); the change
 # feed records it with every change (app.feed.changes).
 AUTHOR = "author"
@@ -52,6 +59,10 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def on_begin(connection: sa.Connection) -> None:
         immediate = connection.get_execution_options().get(IMMEDIATE, False)
+        pages = WRITE_CACHE if immediate else READ_CACHE
+        if connection.info.get(CACHE) != pages:
+            connection.exec_driver_sql(f"PRAGMA cache_size={pages}")
+            connection.info[CACHE] = pages
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 

@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from app.kit.schemas import unstorable
+
 BAD = {"nul": "a\u0000b", "surrogate": "a\ud800b"}
 # Raw JSON text, as a client sends it: `\ud800` alone is legal JSON and decodes to a lone surrogate.
 RAW_SURROGATE = '{"name": "a\\ud800b", "kind": "ngo"}'
@@ -111,3 +113,24 @@ def _replace(value: Any, bad: str) -> Any:
     if isinstance(value, dict):
         return {key: _replace(item, bad) for key, item in value.items()}
     return value
+
+
+@pytest.mark.parametrize(
+    ("value", "found"),
+    [
+        ({"text": "a\\u0000b"}, None),  # a backslash and `u0000` typed as text: storable
+        ({"text": "a\\\u0000b"}, ("text", "must not contain NUL characters")),
+        (
+            {"nested": [{"deep": ["ok", "x\ud800"]}]},
+            ("nested.0.deep.1", "must not contain lone surrogates (invalid Unicode)"),
+        ),
+        ({"k\u0000": 1}, ("", "must not contain NUL characters")),
+        ({"big": 2**70, "name": "a\u0000"}, ("name", "must not contain NUL characters")),
+        ({"big": 2**70, "when": "fine"}, None),  # orjson refuses the integer: the walk decides
+        ("Zapad-2025 — Запад", None),
+    ],
+)
+def test_unstorable_finds_the_first_bad_string_wherever_it_is(value: object, found: object) -> None:
+    """The fast check in C must agree with the walk: text that only looks like an escape is
+    storable, and what orjson cannot encode is still walked."""
+    assert unstorable(value) == found
