@@ -149,8 +149,9 @@ def _plainly_storable(value: object) -> bool:
     """True when one pass of orjson (in C) shows `value` holds neither NUL nor a lone
     surrogate: it refuses surrogates, writes NUL as `\\u0000`, and refuses what it cannot
     encode. Anything else — or a `\\u0000` that a backslash in the text made — is left to
-    the walk, which names the field. Every input model runs this on every nested object, so
-    the walk in Python was a quarter of an import's time."""
+    the walk, which names the field. Every input model runs this on every nested object (an
+    import validates hundreds of thousands): the walk alone, in Python, cost about 4 % of an
+    import's time."""
     try:
         return b"\\u0000" not in orjson.dumps(value)
     except TypeError:
