@@ -116,13 +116,15 @@ Url = Annotated[str, Field(min_length=1, max_length=2000, examples=["https://www
 ShortText = Annotated[str, Field(min_length=1, max_length=100)]
 
 
-def unstorable(value: object, path: str = "") -> tuple[str, str] | None:
+def unstorable(value: object) -> tuple[str, str] | None:
     """The first string in `value` (walked through objects and arrays) that no database can
     store: `(where, why)`, e.g. `("aliases.2", "must not contain NUL characters")`, or None.
     PostgreSQL text cannot hold NUL, and a lone UTF-16 surrogate (JSON `"\\ud800"`) is not
     text in any encoding; both are the client's mistake, a 422, never a database error."""
-    if not path and _plainly_storable(value):
-        return None
+    return None if _plainly_storable(value) else _first_unstorable(value, "")
+
+
+def _first_unstorable(value: object, path: str) -> tuple[str, str] | None:
     if isinstance(value, str):
         if "\x00" in value:
             return path, "must not contain NUL characters"
@@ -138,8 +140,8 @@ def unstorable(value: object, path: str = "") -> tuple[str, str] | None:
     else:
         return None
     for key, item in items:
-        found = unstorable(key, path) if isinstance(key, str) else None
-        found = found or unstorable(item, f"{path}.{key}" if path else str(key))
+        found = _first_unstorable(key, path) if isinstance(key, str) else None
+        found = found or _first_unstorable(item, f"{path}.{key}" if path else str(key))
         if found:
             return found
     return None
