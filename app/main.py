@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio.to_thread
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 from starlette.middleware.cors import CORSMiddleware
@@ -26,10 +30,12 @@ from app.core.errors import install_error_handlers
 from app.datasets import routes as datasets
 from app.events import dashboards
 from app.events import routes as events
+from app.events.read import STORED_EVENTS
 from app.explorer.routes import install_explorer
 from app.feed import routes as feed
 from app.history import routes as history
 from app.kit.openapi import install_openapi, operation_id
+from app.kit.stored import Refresher
 from app.ratelimit.stores import make_store
 from app.sources import routes as sources
 from app.statements import routes as statements
@@ -43,6 +49,21 @@ claims stay visible.
 Errors are `application/problem+json` (RFC 9457). Lists use keyset pagination: follow
 `next_cursor` (or the `Link: rel="next"` header) until it is null.
 """
+
+
+@asynccontextmanager
+async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    """While the process serves: the refresher of the stored event forms (app.kit.stored)."""
+    settings = get_settings()
+    refresher = None
+    if settings.stored_forms_interval > 0:
+        refresher = Refresher(STORED_EVENTS, settings.database_url, settings.stored_forms_interval)
+        refresher.start()
+    try:
+        yield
+    finally:
+        if refresher is not None:
+            await anyio.to_thread.run_sync(refresher.stop)
 
 
 def create_app() -> FastAPI:
@@ -65,6 +86,7 @@ def create_app() -> FastAPI:
             {"name": "operations", "description": "Liveness and readiness."},
         ],
         generate_unique_id_function=operation_id,
+        lifespan=lifespan,
     )
     install_openapi(app)
     install_docs(app)

@@ -2,7 +2,7 @@
 
 from app.actors.model import Actor, ActorAlias
 from app.auth.model import ApiKey
-from app.events.model import Citation, Event, EventActor, EventRelation
+from app.events.model import Citation, Event, EventActor, EventRelation, PendingEventForm, StoredEventForm
 from app.feed.model import Change
 from app.history.mirrors import HISTORY_OF
 from app.history.model import HistoryStart, Version
@@ -22,10 +22,12 @@ __all__ = [
     "EventActor",
     "EventRelation",
     "HistoryStart",
+    "PendingEventForm",
     "RateLimitWindow",
     "Source",
     "SourceAlias",
     "Statement",
     "StatementMention",
+    "StoredEventForm",
     "Version",
 ]

@@ -17,7 +17,7 @@ from app.events.aggregates import FacetField, Facets, GroupBy, Interval, Timelin
 from app.events.claims import EventClaims, event_claims
 from app.events.filter import apply_event_filter
 from app.events.model import Event
-from app.events.read import EVENT_CSV, EVENTS, EventSort, event_sort_key
+from app.events.read import EVENT_CSV, EVENTS, STORED_EVENTS, EventSort, event_sort_key
 from app.events.related import MAX_DEPTH, RelatedEvents, related_events
 from app.events.routes import EventFilters, EventId, EventSortParam
 from app.jsonld.claims import EventClaimsLD, event_claims_document
@@ -95,7 +95,7 @@ def export_events(
 ) -> Response:
     """Every matching event in the list's order, as CSV, NDJSON or GeoJSON."""
     stmt = apply_event_filter(session, EVENTS.select(), filters)
-    return export_response(request, session, EVENT_CSV, format, stmt, event_sort_key(sort))
+    return export_response(request, session, EVENT_CSV, format, stmt, event_sort_key(sort), STORED_EVENTS)
 
 
 def _claims_ld(session: Session, request: Request, answer: Row) -> object:

@@ -177,3 +177,28 @@ class EventRelation(SQLModel, table=True):
     related_id: int = Field(sa_column=sa.Column(sa.ForeignKey("event.id"), nullable=False))
     type: str = Field(sa_column=sa.Column(sa.String(20), nullable=False))
     position: int = 0
+
+
+class StoredEventForm(SQLModel, table=True):
+    """An event's read form as an export writes it, kept so that a whole-table export reads
+    stored bytes instead of rebuilding every row (`app.events.stored`). Never a source of
+    truth: triggers (migration 0010) delete a row in the same transaction as any change to
+    what it shows, so a stored form that a read can see is the current one; `form` names the
+    code that wrote it, and rows of another form are ignored."""
+
+    __tablename__ = "stored_event_form"
+
+    # No foreign key: the event's delete trigger removes the row, and a key would make the
+    # refresher's insert lock the event row a writer may hold (app.events.stored).
+    event_id: int = Field(sa_column=sa.Column(sa.Integer, primary_key=True, autoincrement=False))
+    form: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))
+    as_json: bytes = Field(sa_column=sa.Column(sa.LargeBinary, nullable=False))
+    as_csv: bytes = Field(sa_column=sa.Column(sa.LargeBinary, nullable=False))
+
+
+class PendingEventForm(SQLModel, table=True):
+    """Events whose stored form is missing or out of date, for the refresher to rebuild."""
+
+    __tablename__ = "pending_event_form"
+
+    event_id: int = Field(sa_column=sa.Column(sa.Integer, primary_key=True, autoincrement=False))

@@ -12,7 +12,7 @@ from sqlmodel import col
 
 from app.actors.read import actor_names
 from app.db.base import in_param, table_of
-from app.events.model import Citation, Event, EventActor, EventRelation
+from app.events.model import Citation, Event, EventActor, EventRelation, PendingEventForm, StoredEventForm
 from app.events.schemas import EventOut
 from app.kit.export import CsvLayout, joined
 from app.kit.pagination import (
@@ -22,6 +22,7 @@ from app.kit.pagination import (
     int_key,
 )
 from app.kit.read import Lookups, ReadForm, Row, grouped
+from app.kit.stored import StoredForms
 from app.sources.read import DOCUMENT, source_briefs
 
 EVENT = table_of(Event)
@@ -150,3 +151,7 @@ EVENT_CSV = CsvLayout(
         ),
     },
 )
+
+
+# Migration 0010 holds the triggers that keep these true; its LOCK_KEY is this one.
+STORED_EVENTS = StoredForms(EVENT_CSV, table_of(StoredEventForm), table_of(PendingEventForm), 7_107_100_010)

@@ -35,8 +35,18 @@ from app.history.model import HistoryStart
 
 AS_OF = "as_of"  # Session.info and connection execution option: the instant reads answer for
 AS_OF_LOC = ["query", "as_of"]
-# Tables that are not resource content: reads of them are never shadowed.
-UNVERSIONED = {"alembic_version", "api_key", "change", "history", "history_start", "rate_limit_window"}
+# Tables that are not resource content: reads of them are never shadowed. The stored event
+# forms are of the current state only: an export as of an instant does not read them.
+UNVERSIONED = {
+    "alembic_version",
+    "api_key",
+    "change",
+    "history",
+    "history_start",
+    "rate_limit_window",
+    "stored_event_form",
+    "pending_event_form",
+}
 ONE_MICROSECOND = timedelta(microseconds=1)
 HISTORY_START = table_of(HistoryStart)
 

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, get_args
 
+import orjson
 import sqlalchemy as sa
 from fastapi import Request, Response
 from fastapi.responses import StreamingResponse
@@ -27,6 +28,7 @@ from app.kit.pagination import SORT_VALUE, SortKey, position_of, rows_after
 from app.kit.read import Lookups, ReadForm, Row, encode, encode_line
 from app.kit.responses import cache_headers, etag_matches, is_head, version_etag
 from app.kit.schemas import rfc3339
+from app.kit.stored import StoredForms, stored_rows
 
 CHUNK = 2000
 
@@ -44,7 +46,7 @@ MEDIA_TYPES = {
 }
 
 
-def iter_chunks(session: Session, form: ReadForm, stmt: sa.Select[Any], key: SortKey) -> Iterator[list[Row]]:
+def _keyset_chunks(session: Session, stmt: sa.Select[Any], key: SortKey) -> Iterator[list[Row]]:
     """Walk the statement in keyset chunks; only one chunk is ever held in memory.
 
     On PostgreSQL a session that has not begun yet is opened `REPEATABLE READ`, so every chunk
@@ -53,15 +55,21 @@ def iter_chunks(session: Session, form: ReadForm, stmt: sa.Select[Any], key: Sor
     if session.get_bind().dialect.name == "postgresql" and not session.in_transaction():
         session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
     after: tuple[object, int] | None = None
-    lookups = Lookups()
     while True:
         rows = rows_after(session, stmt, key, after, CHUNK)
         if not rows:
             return
         after = position_of(rows[-1])
-        yield form.finish(session, rows, strip=(SORT_VALUE,), lookups=lookups)
+        yield rows
         if len(rows) < CHUNK:
             return
+
+
+def iter_chunks(session: Session, form: ReadForm, stmt: sa.Select[Any], key: SortKey) -> Iterator[list[Row]]:
+    """The read forms of the statement's rows, a keyset chunk at a time."""
+    lookups = Lookups()
+    for rows in _keyset_chunks(session, stmt, key):
+        yield form.finish(session, rows, strip=(SORT_VALUE,), lookups=lookups)
 
 
 Flatten = Callable[[Any], object]  # a read form's value (JSON-ish: embedded rows) as one cell
@@ -160,33 +168,94 @@ def _feature(event: Row) -> dict[str, object]:
     }
 
 
-def geojson_stream(chunks: Iterator[list[Row]]) -> Iterator[bytes]:
-    """RFC 7946 FeatureCollection: Point geometries, longitude first; events without
-    coordinates are left out."""
+def feature_collection(chunks: Iterator[list[bytes]]) -> Iterator[bytes]:
+    """RFC 7946 FeatureCollection of encoded features, one piece per chunk."""
     yield b'{"type":"FeatureCollection","features":['
     separator = b""
-    for rows in chunks:
-        piece = bytearray()
-        for event in rows:
-            if event["longitude"] is not None and event["latitude"] is not None:
-                piece += separator
-                piece += encode(_feature(event))
-                separator = b","
-        if piece:
-            yield bytes(piece)
+    for features in chunks:
+        if features:
+            yield separator + b",".join(features)
+            separator = b","
     yield b"]}"
 
 
+def _located(event: Row) -> bool:
+    return event["longitude"] is not None and event["latitude"] is not None
+
+
+def geojson_stream(chunks: Iterator[list[Row]]) -> Iterator[bytes]:
+    """Point geometries, longitude first; events without coordinates are left out."""
+    return feature_collection(
+        [encode(_feature(event)) for event in rows if _located(event)] for rows in chunks
+    )
+
+
 def export_stream(
-    session: Session, layout: CsvLayout, format: ExportFormat, stmt: sa.Select[Any], key: SortKey
+    session: Session,
+    layout: CsvLayout,
+    format: ExportFormat,
+    stmt: sa.Select[Any],
+    key: SortKey,
+    stored: StoredForms | None = None,
 ) -> Iterator[bytes]:
-    """The whole export as pieces of output: the rows of `stmt` in `key` order, in `format`."""
+    """The whole export as pieces of output: the rows of `stmt` in `key` order, in `format`;
+    from the stored forms where the resource keeps them (never as of a past instant: they are
+    of the current state)."""
+    if stored is not None and as_of_of(session) is None:
+        return stored_stream(session, stored, format, stmt, key)
     chunks = iter_chunks(session, layout.form, stmt, key)
     if format is ExportFormat.ndjson:
         return ndjson_stream(chunks)
     if format is ExportFormat.geojson:
         return geojson_stream(chunks)
     return csv_stream(chunks, layout)
+
+
+def stored_stream(
+    session: Session, stored: StoredForms, format: ExportFormat, stmt: sa.Select[Any], key: SortKey
+) -> Iterator[bytes]:
+    """The export of `export_stream` from stored forms: each chunk selects the rows' ids (and
+    coordinates, for GeoJSON) with their stored form, and writes the bytes as they are."""
+    table = stored.layout.form.table
+    column = "as_csv" if format is ExportFormat.csv else "as_json"
+    columns = [table.c.id, stored.table.c[column]]
+    if format is ExportFormat.geojson:
+        columns += [table.c.latitude, table.c.longitude]
+    current = sa.and_(stored.id_column == table.c.id, stored.table.c.form == stored.form)
+    slim = stmt.with_only_columns(*columns).select_from(table.outerjoin(stored.table, current))
+    chunks = (stored_rows(session, stored, rows, column) for rows in _keyset_chunks(session, slim, key))
+    if format is ExportFormat.csv:
+        header = io.StringIO()
+        csv.writer(header, lineterminator="\r\n").writerow(stored.layout.columns)
+        yield header.getvalue().encode()
+        for pairs in chunks:
+            yield b"".join([line for _, line in pairs])
+    elif format is ExportFormat.ndjson:
+        for pairs in chunks:
+            yield b"".join([document + b"\n" for _, document in pairs])
+    else:
+        yield from feature_collection(
+            [_stored_feature(row, document) for row, document in pairs if _located(row)] for pairs in chunks
+        )
+
+
+def _stored_feature(row: Row, document: bytes) -> bytes:
+    """`encode(_feature(event))` from the event's stored JSON: the coordinates move from the
+    properties to the geometry. The pair is found as written (a `,"` cannot occur inside a
+    JSON string, where a quote is escaped), or the document is decoded as a fallback."""
+    latitude, longitude = encode(row["latitude"]), encode(row["longitude"])
+    pair = b',"latitude":' + latitude + b',"longitude":' + longitude
+    at = document.find(pair)
+    if at < 0:
+        return encode(_feature(orjson.loads(document)))
+    properties = document[:at] + document[at + len(pair) :]
+    return b"".join(
+        [
+            b'{"type":"Feature","id":', str(row["id"]).encode(),
+            b',"geometry":{"type":"Point","coordinates":[', longitude, b",", latitude,
+            b']},"properties":', properties, b"}",
+        ]
+    )  # fmt: skip
 
 
 def export_response(
@@ -196,6 +265,7 @@ def export_response(
     format: ExportFormat,
     stmt: sa.Select[Any],
     key: SortKey,
+    stored: StoredForms | None = None,
 ) -> Response:
     """The ETag is the data version (the change feed's last seq) and the query: no need to
     produce the file to know whether the client already has it, and HEAD produces none."""
@@ -215,6 +285,6 @@ def export_response(
         # instant): the request's is closed before the stream is sent.
         with session_factory(session.get_bind().engine)() as export_session:
             use_as_of(export_session, as_of_of(session))
-            yield from export_stream(export_session, layout, format, stmt, key)
+            yield from export_stream(export_session, layout, format, stmt, key, stored)
 
     return StreamingResponse(pieces(), media_type=MEDIA_TYPES[format], headers=headers)

@@ -1,0 +1,200 @@
+"""Stored read forms: a resource's rows kept encoded, so a whole-table export reads bytes.
+
+An export that rebuilds every row's read form (its own columns, then what it embeds, then the
+encoding) spends most of its time in Python, whatever the database; reading each row's form
+already encoded is several times faster. The stored forms are never a source of truth:
+
+- database triggers (see the migration that creates the tables) delete a row's stored form
+  and queue the row as *pending*, in the same transaction as any change to what its form
+  shows, whatever path the write took;
+- a refresher (`StoredForms.refresh`, run by the server in the background and by
+  `conflict-events db refresh-forms`) rebuilds pending forms with the read form's own loader
+  and encoder, in batches, each in one write transaction. On PostgreSQL it holds the
+  triggers' advisory lock exclusively (they take it shared), so it never stores a form
+  computed before a write that commits after it; SQLite has one writer at a time;
+- an export reads the stored form where the snapshot it reads holds one of the current
+  `form` (a hash of the read model's schema, the CSV columns and `REVISION`), and builds the
+  others as it always did. So a stored form is only ever faster, never different.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import logging
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from app.db.session import session_factory, transaction
+from app.kit.read import Row, encode
+
+if TYPE_CHECKING:
+    from app.kit.export import CsvLayout
+
+log = logging.getLogger("conflict_events.stored")
+
+# Bump when how a stored row is written changes without the read model's schema or the CSV
+# columns changing (a cell's rendering, say): every stored form of an older revision is rebuilt.
+REVISION = 1
+BATCH = 1000  # rows per refresher transaction: the triggers' writers wait at most this long
+
+
+@dataclass(frozen=True)
+class StoredForms:
+    """The stored forms of one resource: `table` is `(<resource id>, form, as_json, as_csv)`,
+    `pending` the ids waiting for the refresher; `lock_key` is the triggers' advisory lock."""
+
+    layout: CsvLayout
+    table: sa.Table
+    pending: sa.Table
+    lock_key: int
+    form: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        schema = orjson.dumps(
+            [self.layout.form.out.model_json_schema(), self.layout.columns, REVISION],
+            option=orjson.OPT_SORT_KEYS,
+        )
+        object.__setattr__(self, "form", hashlib.sha256(schema).hexdigest()[:16])
+
+    @property
+    def id_column(self) -> sa.Column[Any]:
+        return self.table.primary_key.columns.values()[0]
+
+    def encode_rows(self, rows: list[Row]) -> list[tuple[int, bytes, bytes]]:
+        """`(id, JSON, CSV line)` of read forms, exactly as an export writes them."""
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\r\n")
+        encoded = []
+        for row in rows:
+            writer.writerow(self.layout.row(row))
+            encoded.append((row["id"], encode(row), buffer.getvalue().encode()))
+            buffer.seek(0)
+            buffer.truncate()
+        return encoded
+
+    def build(self, session: Session, ids: list[int]) -> list[tuple[int, bytes, bytes]]:
+        """The encoded read forms of these rows, built by the read form's own loader."""
+        form = self.layout.form
+        rows = form.rows(session, form.base.where(form.table.c.id.in_(ids)))
+        return self.encode_rows(rows)
+
+    def refresh(self, engine: Engine, *, limit: int | None = None) -> int:
+        """Rebuild pending forms, `BATCH` rows per transaction, until none is pending (or
+        `limit` rows are done); how many rows were taken off the queue."""
+        done = 0
+        while limit is None or done < limit:
+            taken = self._refresh_batch(engine)
+            if not taken:
+                break
+            done += taken
+        return done
+
+    def _refresh_batch(self, engine: Engine) -> int:
+        pending_id = self.pending.primary_key.columns.values()[0]
+        with session_factory(engine)() as session:  # most calls find nothing: no write lock then
+            if session.execute(sa.select(pending_id).limit(1)).first() is None:
+                return 0
+        with transaction(engine) as session:
+            if engine.dialect.name == "postgresql":
+                session.execute(sa.select(sa.func.pg_advisory_xact_lock(self.lock_key)))
+            ids = list(session.execute(sa.select(pending_id).order_by(pending_id).limit(BATCH)).scalars())
+            if not ids:
+                return 0
+            built = self.build(session, ids)  # rows deleted since they were queued have none
+            session.execute(sa.delete(self.table).where(self.id_column.in_(ids)))
+            if built:
+                session.execute(
+                    sa.insert(self.table),
+                    [
+                        {self.id_column.name: row_id, "form": self.form, "as_json": as_json, "as_csv": as_csv}
+                        for row_id, as_json, as_csv in built
+                    ],
+                )
+            session.execute(sa.delete(self.pending).where(pending_id.in_(ids)))
+        return len(ids)
+
+    def forget_other_forms(self, engine: Engine) -> int:
+        """Queue the rows whose stored form was written by other code (another `form`), and
+        drop those forms; how many. Run before refreshing, once per process."""
+        with transaction(engine) as session:
+            other = sa.select(self.id_column).where(self.table.c.form != self.form)
+            ids = list(session.execute(other).scalars())
+            for start in range(0, len(ids), BATCH):
+                part = ids[start : start + BATCH]
+                session.execute(sa.delete(self.table).where(self.id_column.in_(part)))
+                # rows still pending stay so; the others are queued
+                queued = sa.select(self.pending.c[self.id_column.name]).where(
+                    self.pending.c[self.id_column.name].in_(part)
+                )
+                already = set(session.execute(queued).scalars())
+                fresh = [{self.id_column.name: i} for i in part if i not in already]
+                if fresh:
+                    session.execute(sa.insert(self.pending), fresh)
+        return len(ids)
+
+    def pending_count(self, session: Session) -> int:
+        return int(session.execute(sa.select(sa.func.count()).select_from(self.pending)).scalar_one())
+
+
+class Refresher:
+    """The server's background refresher: one daemon thread per process, on an engine of its
+    own (so nothing it runs is seen by listeners on the request engine), every `interval`
+    seconds while the process serves. Errors (the database away) are logged and retried."""
+
+    def __init__(self, stored: StoredForms, url: str, interval: float) -> None:
+        self.stored = stored
+        self.url = url
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="stored-forms", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        from app.db.session import make_engine
+
+        engine = make_engine(self.url)
+        forgotten = False
+        try:
+            while not self._stop.is_set():
+                try:
+                    if not forgotten:
+                        self.stored.forget_other_forms(engine)
+                        forgotten = True
+                    self.stored.refresh(engine, limit=20 * BATCH)
+                except Exception:
+                    log.warning("stored forms: refresh failed; retrying", exc_info=True)
+                self._stop.wait(self.interval)
+        finally:
+            engine.dispose()
+
+
+def stored_rows(
+    session: Session, stored: StoredForms, rows: list[Row], column: str
+) -> Iterator[tuple[Row, bytes]]:
+    """Each chunk row with its stored `column` (`as_json` or `as_csv`), building the missing
+    ones (never stored here: a read may run on a replica, or in a read-only transaction)."""
+    missing = [row["id"] for row in rows if row[column] is None]
+    built: dict[int, bytes] = {}
+    if missing:
+        for row_id, as_json, as_csv in stored.build(session, missing):
+            built[row_id] = as_json if column == "as_json" else as_csv
+    for row in rows:
+        value = row[column]
+        yield row, (value if value is not None else built[row["id"]])
