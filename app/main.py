@@ -57,7 +57,9 @@ async def lifespan(_: FastAPI) -> AsyncIterator[None]:
     settings = get_settings()
     refresher = None
     if settings.stored_forms_interval > 0:
-        refresher = Refresher(STORED_EVENTS, settings.database_url, settings.stored_forms_interval)
+        refresher = Refresher(
+            STORED_EVENTS, settings.database_url, settings.stored_forms_interval, settings.stored_forms_delay
+        )
         refresher.start()
     try:
         yield

@@ -121,6 +121,8 @@ def database_url(
         "FEED_WAIT_MAX",
         "FEED_STREAM_MAX",
         "FEED_POLL_INTERVAL",
+        "STORED_FORMS_INTERVAL",
+        "STORED_FORMS_DELAY",
     ):
         monkeypatch.delenv(name, raising=False)
     # one TestClient address makes every request of the suite: the rate-limit tests turn the

@@ -75,10 +75,12 @@ class Settings(BaseSettings):
     feed_wait_max: float = Field(default=60, ge=0, le=60)
     feed_stream_max: float = Field(default=300, gt=0)
     feed_poll_interval: float = Field(default=0.5, gt=0)
-    # how often each server process rebuilds the stored event forms that writes made pending
+    # how often each server process looks for stored event forms that writes made pending
     # (app.kit.stored), in seconds; 0: never (then `conflict-events db refresh-forms` does it,
-    # and exports build what is missing)
+    # and exports build what is missing). It rebuilds them once a batch (1,000) is pending, or
+    # one has waited `stored_forms_delay` seconds.
     stored_forms_interval: float = Field(default=1, ge=0)
+    stored_forms_delay: float = Field(default=60, ge=0)
 
     @field_validator("public_url")
     @classmethod

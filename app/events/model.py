@@ -1,6 +1,6 @@
 """Events, the actors taking part in them and the documents citing them."""
 
-from datetime import date
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from pydantic import BaseModel
@@ -180,7 +180,7 @@ class EventRelation(SQLModel, table=True):
 
 
 class StoredEventForm(SQLModel, table=True):
-    """An event's read form as an export writes it, kept so that a whole-table export reads
+    """An event's read form as each export format writes it, kept so that a whole-table export reads
     stored bytes instead of rebuilding every row (`app.events.stored`). Never a source of
     truth: triggers (migration 0010) delete a row in the same transaction as any change to
     what it shows, so a stored form that a read can see is the current one; `form` names the
@@ -194,11 +194,19 @@ class StoredEventForm(SQLModel, table=True):
     form: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))
     as_json: bytes = Field(sa_column=sa.Column(sa.LargeBinary, nullable=False))
     as_csv: bytes = Field(sa_column=sa.Column(sa.LargeBinary, nullable=False))
+    # the GeoJSON feature; empty for an event without coordinates
+    as_geojson: bytes = Field(sa_column=sa.Column(sa.LargeBinary, nullable=False))
 
 
 class PendingEventForm(SQLModel, table=True):
-    """Events whose stored form is missing or out of date, for the refresher to rebuild."""
+    """Events whose stored form is missing or out of date, for the refresher to rebuild, and
+    since when (the first time: queuing an event already queued keeps its time)."""
 
     __tablename__ = "pending_event_form"
 
     event_id: int = Field(sa_column=sa.Column(sa.Integer, primary_key=True, autoincrement=False))
+    queued_at: datetime = Field(
+        sa_column=sa.Column(
+            sa.DateTime(timezone=True), nullable=False, server_default=sa.func.current_timestamp()
+        )
+    )

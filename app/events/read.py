@@ -14,7 +14,7 @@ from app.actors.read import actor_names
 from app.db.base import in_param, table_of
 from app.events.model import Citation, Event, EventActor, EventRelation, PendingEventForm, StoredEventForm
 from app.events.schemas import EventOut
-from app.kit.export import CsvLayout, joined
+from app.kit.export import CsvLayout, joined, stored_encodings
 from app.kit.pagination import (
     SortKey,
     date_key,
@@ -154,4 +154,10 @@ EVENT_CSV = CsvLayout(
 
 
 # Migration 0010 holds the triggers that keep these true; its LOCK_KEY is this one.
-STORED_EVENTS = StoredForms(EVENT_CSV, table_of(StoredEventForm), table_of(PendingEventForm), 7_107_100_010)
+STORED_EVENTS = StoredForms(
+    EVENT_CSV,
+    table_of(StoredEventForm),
+    table_of(PendingEventForm),
+    7_107_100_010,
+    stored_encodings(EVENT_CSV),
+)

@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, get_args
 
-import orjson
 import sqlalchemy as sa
 from fastapi import Request, Response
 from fastapi.responses import StreamingResponse
@@ -28,7 +27,7 @@ from app.kit.pagination import SORT_VALUE, SortKey, position_of, rows_after
 from app.kit.read import Lookups, ReadForm, Row, encode, encode_line
 from app.kit.responses import cache_headers, etag_matches, is_head, version_etag
 from app.kit.schemas import rfc3339
-from app.kit.stored import StoredForms, stored_rows
+from app.kit.stored import Encodings, StoredForms, stored_rows
 
 CHUNK = 2000
 
@@ -211,51 +210,62 @@ def export_stream(
     return csv_stream(chunks, layout)
 
 
+STORED_COLUMNS = {
+    ExportFormat.csv: "as_csv",
+    ExportFormat.ndjson: "as_json",
+    ExportFormat.geojson: "as_geojson",
+}
+
+
+def stored_encodings(layout: CsvLayout) -> Encodings:
+    """How each format writes a row, for `StoredForms`: the JSON (an NDJSON line without its
+    newline), the CSV line, and, for a form with coordinates, the GeoJSON feature (empty for a
+    row without them)."""
+    geo = "latitude" in layout.form.out.model_fields
+
+    def encodings(rows: list[Row]) -> list[dict[str, bytes]]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\r\n")
+        encoded = []
+        for row in rows:
+            writer.writerow(layout.row(row))
+            forms = {"as_json": encode(row), "as_csv": buffer.getvalue().encode()}
+            if geo:
+                forms["as_geojson"] = encode(_feature(row)) if _located(row) else b""
+            encoded.append(forms)
+            buffer.seek(0)
+            buffer.truncate()
+        return encoded
+
+    return encodings
+
+
 def stored_stream(
     session: Session, stored: StoredForms, format: ExportFormat, stmt: sa.Select[Any], key: SortKey
 ) -> Iterator[bytes]:
-    """The export of `export_stream` from stored forms: each chunk selects the rows' ids (and
-    coordinates, for GeoJSON) with their stored form, and writes the bytes as they are."""
+    """The export of `export_stream` from stored forms: each chunk selects the rows' ids with
+    the stored form of the format, and writes the bytes as they are."""
     table = stored.layout.form.table
-    column = "as_csv" if format is ExportFormat.csv else "as_json"
-    columns = [table.c.id, stored.table.c[column]]
-    if format is ExportFormat.geojson:
-        columns += [table.c.latitude, table.c.longitude]
+    column = STORED_COLUMNS[format]
     current = sa.and_(stored.id_column == table.c.id, stored.table.c.form == stored.form)
-    slim = stmt.with_only_columns(*columns).select_from(table.outerjoin(stored.table, current))
-    chunks = (stored_rows(session, stored, rows, column) for rows in _keyset_chunks(session, slim, key))
+    slim = stmt.with_only_columns(table.c.id, stored.table.c[column]).select_from(
+        table.outerjoin(stored.table, current)
+    )
+    chunks = (
+        [form for _, form in stored_rows(session, stored, rows, column)]
+        for rows in _keyset_chunks(session, slim, key)
+    )
     if format is ExportFormat.csv:
         header = io.StringIO()
         csv.writer(header, lineterminator="\r\n").writerow(stored.layout.columns)
         yield header.getvalue().encode()
-        for pairs in chunks:
-            yield b"".join([line for _, line in pairs])
+        for lines in chunks:
+            yield b"".join(lines)
     elif format is ExportFormat.ndjson:
-        for pairs in chunks:
-            yield b"".join([document + b"\n" for _, document in pairs])
-    else:
-        yield from feature_collection(
-            [_stored_feature(row, document) for row, document in pairs if _located(row)] for pairs in chunks
-        )
-
-
-def _stored_feature(row: Row, document: bytes) -> bytes:
-    """`encode(_feature(event))` from the event's stored JSON: the coordinates move from the
-    properties to the geometry. The pair is found as written (a `,"` cannot occur inside a
-    JSON string, where a quote is escaped), or the document is decoded as a fallback."""
-    latitude, longitude = encode(row["latitude"]), encode(row["longitude"])
-    pair = b',"latitude":' + latitude + b',"longitude":' + longitude
-    at = document.find(pair)
-    if at < 0:
-        return encode(_feature(orjson.loads(document)))
-    properties = document[:at] + document[at + len(pair) :]
-    return b"".join(
-        [
-            b'{"type":"Feature","id":', str(row["id"]).encode(),
-            b',"geometry":{"type":"Point","coordinates":[', longitude, b",", latitude,
-            b']},"properties":', properties, b"}",
-        ]
-    )  # fmt: skip
+        for documents in chunks:
+            yield b"".join([document + b"\n" for document in documents])
+    else:  # an empty feature is a row without coordinates
+        yield from feature_collection([feature for feature in features if feature] for features in chunks)
 
 
 def export_response(

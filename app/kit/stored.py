@@ -19,13 +19,12 @@ already encoded is several times faster. The stored forms are never a source of 
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -34,7 +33,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from app.db.session import session_factory, transaction
-from app.kit.read import Row, encode
+from app.kit.read import Row
 
 if TYPE_CHECKING:
     from app.kit.export import CsvLayout
@@ -47,15 +46,22 @@ REVISION = 1
 BATCH = 1000  # rows per refresher transaction: the triggers' writers wait at most this long
 
 
+# How a read form is written in each stored column: `{column: bytes}` per row, in order
+Encodings = Callable[[list[Row]], list[dict[str, bytes]]]
+
+
 @dataclass(frozen=True)
 class StoredForms:
-    """The stored forms of one resource: `table` is `(<resource id>, form, as_json, as_csv)`,
-    `pending` the ids waiting for the refresher; `lock_key` is the triggers' advisory lock."""
+    """The stored forms of one resource: `table` is `(<resource id>, form, <one column per
+    encoding>)`, `encodings` writes a row's forms exactly as an export would (see
+    `app.kit.export.stored_encodings`), `pending` holds the ids waiting for the refresher, and
+    `lock_key` is the triggers' advisory lock."""
 
     layout: CsvLayout
     table: sa.Table
     pending: sa.Table
     lock_key: int
+    encodings: Encodings
     form: str = field(init=False)
 
     def __post_init__(self) -> None:
@@ -69,23 +75,24 @@ class StoredForms:
     def id_column(self) -> sa.Column[Any]:
         return self.table.primary_key.columns.values()[0]
 
-    def encode_rows(self, rows: list[Row]) -> list[tuple[int, bytes, bytes]]:
-        """`(id, JSON, CSV line)` of read forms, exactly as an export writes them."""
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\r\n")
-        encoded = []
-        for row in rows:
-            writer.writerow(self.layout.row(row))
-            encoded.append((row["id"], encode(row), buffer.getvalue().encode()))
-            buffer.seek(0)
-            buffer.truncate()
-        return encoded
-
-    def build(self, session: Session, ids: list[int]) -> list[tuple[int, bytes, bytes]]:
-        """The encoded read forms of these rows, built by the read form's own loader."""
+    def build(self, session: Session, ids: list[int]) -> dict[int, dict[str, bytes]]:
+        """`{id: {column: bytes}}` of these rows, built by the read form's own loader."""
         form = self.layout.form
         rows = form.rows(session, form.base.where(form.table.c.id.in_(ids)))
-        return self.encode_rows(rows)
+        return {row["id"]: encoded for row, encoded in zip(rows, self.encodings(rows), strict=True)}
+
+    def due(self, engine: Engine, delay: float) -> bool:
+        """Whether the refresher has work worth a write transaction: a batch of pending rows,
+        or one that has waited `delay` seconds. Fewer, newer ones cost an export little to
+        build, and waiting lets a burst of writes to one row rebuild its form once."""
+        pending_id = self.pending.primary_key.columns.values()[0]
+        cutoff = datetime.now(UTC) - timedelta(seconds=delay)
+        if engine.dialect.name == "sqlite":  # CURRENT_TIMESTAMP there: UTC text, no zone
+            cutoff = cutoff.replace(tzinfo=None)
+        with session_factory(engine)() as session:
+            full = sa.select(pending_id).order_by(pending_id).offset(BATCH - 1).limit(1)
+            waited = sa.select(pending_id).where(self.pending.c.queued_at <= cutoff).limit(1)
+            return any(session.execute(query).first() is not None for query in (full, waited))
 
     def refresh(self, engine: Engine, *, limit: int | None = None) -> int:
         """Rebuild pending forms, `BATCH` rows per transaction, until none is pending (or
@@ -115,8 +122,8 @@ class StoredForms:
                 session.execute(
                     sa.insert(self.table),
                     [
-                        {self.id_column.name: row_id, "form": self.form, "as_json": as_json, "as_csv": as_csv}
-                        for row_id, as_json, as_csv in built
+                        {self.id_column.name: row_id, "form": self.form, **encoded}
+                        for row_id, encoded in built.items()
                     ],
                 )
             session.execute(sa.delete(self.pending).where(pending_id.in_(ids)))
@@ -125,8 +132,11 @@ class StoredForms:
     def forget_other_forms(self, engine: Engine) -> int:
         """Queue the rows whose stored form was written by other code (another `form`), and
         drop those forms; how many. Run before refreshing, once per process."""
+        other = sa.select(self.id_column).where(self.table.c.form != self.form)
+        with session_factory(engine)() as session:  # usually none: then no write transaction
+            if session.execute(other.limit(1)).first() is None:
+                return 0
         with transaction(engine) as session:
-            other = sa.select(self.id_column).where(self.table.c.form != self.form)
             ids = list(session.execute(other).scalars())
             for start in range(0, len(ids), BATCH):
                 part = ids[start : start + BATCH]
@@ -147,13 +157,16 @@ class StoredForms:
 
 class Refresher:
     """The server's background refresher: one daemon thread per process, on an engine of its
-    own (so nothing it runs is seen by listeners on the request engine), every `interval`
-    seconds while the process serves. Errors (the database away) are logged and retried."""
+    own (so nothing it runs is seen by listeners on the request engine), looking every
+    `interval` seconds while the process serves, and rebuilding when `StoredForms.due` (a
+    batch pending, or one pending for `delay` seconds). Errors (the database away) are logged
+    and retried."""
 
-    def __init__(self, stored: StoredForms, url: str, interval: float) -> None:
+    def __init__(self, stored: StoredForms, url: str, interval: float, delay: float) -> None:
         self.stored = stored
         self.url = url
         self.interval = interval
+        self.delay = delay
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -177,7 +190,8 @@ class Refresher:
                     if not forgotten:
                         self.stored.forget_other_forms(engine)
                         forgotten = True
-                    self.stored.refresh(engine, limit=20 * BATCH)
+                    if self.stored.due(engine, self.delay):
+                        self.stored.refresh(engine, limit=20 * BATCH)
                 except Exception:
                     log.warning("stored forms: refresh failed; retrying", exc_info=True)
                 self._stop.wait(self.interval)
@@ -188,13 +202,10 @@ class Refresher:
 def stored_rows(
     session: Session, stored: StoredForms, rows: list[Row], column: str
 ) -> Iterator[tuple[Row, bytes]]:
-    """Each chunk row with its stored `column` (`as_json` or `as_csv`), building the missing
-    ones (never stored here: a read may run on a replica, or in a read-only transaction)."""
+    """Each chunk row with its stored `column`, building the missing ones (never stored here:
+    a read may run on a replica, or in a read-only transaction)."""
     missing = [row["id"] for row in rows if row[column] is None]
-    built: dict[int, bytes] = {}
-    if missing:
-        for row_id, as_json, as_csv in stored.build(session, missing):
-            built[row_id] = as_json if column == "as_json" else as_csv
+    built = stored.build(session, missing) if missing else {}
     for row in rows:
         value = row[column]
-        yield row, (value if value is not None else built[row["id"]])
+        yield row, (value if value is not None else built[row["id"]][column])

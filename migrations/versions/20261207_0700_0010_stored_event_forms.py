@@ -6,9 +6,10 @@ Create Date: 2026-12-07 07:00:00.000000
 
 Two tables and the triggers that keep them true (see `app.events.stored`):
 
-- `stored_event_form`: an event's read form as exports write it (its JSON and its CSV line),
+- `stored_event_form`: an event's read form as exports write it (its JSON, its CSV line and
+  its GeoJSON feature),
   written by the refresher, never by a request;
-- `pending_event_form`: events whose stored form is missing or out of date.
+- `pending_event_form`: events whose stored form is missing or out of date, since when.
 
 Every change to what an event's read form shows — the event row; its actors, citations and
 relations; a cited document's `url` or `source_id`; a cited source's `name` or
@@ -170,10 +171,12 @@ def upgrade() -> None:
     sa.Column('form', sa.String(length=16), nullable=False),
     sa.Column('as_json', sa.LargeBinary(), nullable=False),
     sa.Column('as_csv', sa.LargeBinary(), nullable=False),
+    sa.Column('as_geojson', sa.LargeBinary(), nullable=False),
     sa.PrimaryKeyConstraint('event_id', name=op.f('pk_stored_event_form'))
     )
     op.create_table('pending_event_form',
     sa.Column('event_id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('queued_at', sa.DateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
     sa.PrimaryKeyConstraint('event_id', name=op.f('pk_pending_event_form'))
     )
     if op.get_bind().dialect.name == "postgresql":

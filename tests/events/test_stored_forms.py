@@ -9,7 +9,7 @@ form computed before a write that commits after it.
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -195,7 +195,9 @@ def test_forms_of_other_code_are_ignored_and_requeued(
     STORED_EVENTS.refresh(engine)
     with engine.begin() as connection:  # as if written by an older release: other bytes
         connection.execute(
-            sa.update(STORED).values(form="older", as_json=b'{"stale":1}', as_csv=b"stale\r\n")
+            sa.update(STORED).values(
+                form="older", as_json=b'{"stale":1}', as_csv=b"stale\r\n", as_geojson=b"{}"
+            )
         )
     assert exports(client) == built
     assert STORED_EVENTS.forget_other_forms(engine) == 4
@@ -233,6 +235,24 @@ def test_refresh_works_in_batches(
     assert exports(client) == built
 
 
+def test_the_refresher_waits_for_a_batch_or_for_time(
+    client: TestClient, load: Callable[[dict[str, Any]], Any], engine: sa.Engine
+) -> None:
+    from tests.factories import dataset as records
+    from tests.factories import event
+
+    load(dataset())  # four events pending, just now
+    assert not STORED_EVENTS.due(engine, delay=60)
+    assert STORED_EVENTS.due(engine, delay=0)
+    with engine.begin() as connection:  # queued two minutes ago
+        connection.execute(sa.update(PENDING).values(queued_at=datetime.now(UTC) - timedelta(minutes=2)))
+    assert STORED_EVENTS.due(engine, delay=60)
+    STORED_EVENTS.refresh(engine)
+    assert not STORED_EVENTS.due(engine, delay=0)
+    load(records(*(event(f"e:{n}", "2024-01-01") for n in range(BATCH))))
+    assert STORED_EVENTS.due(engine, delay=60)  # a batch is pending
+
+
 def test_the_server_refreshes_in_the_background(
     database_url: str,
     monkeypatch: pytest.MonkeyPatch,
@@ -242,6 +262,7 @@ def test_the_server_refreshes_in_the_background(
     from app.main import create_app
 
     monkeypatch.setenv("STORED_FORMS_INTERVAL", "0.05")
+    monkeypatch.setenv("STORED_FORMS_DELAY", "0")
     get_settings.cache_clear()
     load(dataset())
     with TestClient(create_app()):
