@@ -182,10 +182,14 @@ class Refresher:
     def _run(self) -> None:
         from app.db.session import make_engine
 
+        # The first look comes after one interval, not at start: a process that lives for less
+        # (a test's client, a one-off command) never opens a connection for it.
+        if self._stop.wait(self.interval):
+            return
         engine = make_engine(self.url)
         forgotten = False
         try:
-            while not self._stop.is_set():
+            while True:
                 try:
                     if not forgotten:
                         self.stored.forget_other_forms(engine)
@@ -194,7 +198,8 @@ class Refresher:
                         self.stored.refresh(engine, limit=20 * BATCH)
                 except Exception:
                     log.warning("stored forms: refresh failed; retrying", exc_info=True)
-                self._stop.wait(self.interval)
+                if self._stop.wait(self.interval):
+                    return
         finally:
             engine.dispose()
 

@@ -36,7 +36,22 @@ from app.core.config import get_settings
 from app.main import create_app
 from tests.servers import free_port, serve
 
-SCHEMA = schemathesis.openapi.from_asgi("/openapi.json", create_app())
+
+def _app_without_rate_limits() -> Any:
+    """The app the in-process runs call, made once at import, before any fixture has cleared
+    the limits from the settings: every test of a worker shares it, so with the default limits
+    its auth-failure count would carry from one operation to the next and answer 429 where a
+    401 is due, whenever enough operations fall in one minute."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("RATE_LIMIT_PER_MINUTE", "0")
+        patch.setenv("AUTH_FAILURES_PER_MINUTE", "0")
+        get_settings.cache_clear()
+        app = create_app()
+    get_settings.cache_clear()
+    return app
+
+
+SCHEMA = schemathesis.openapi.from_asgi("/openapi.json", _app_without_rate_limits())
 OPERATIONS = [result.ok() for result in SCHEMA.get_all_operations()]  # type: ignore[union-attr]
 # Fixed, so a failure in CI is reproduced by the same command; change it to explore further.
 SEED = "20261202"
