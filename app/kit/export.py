@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, get_args
+from typing import Any, TypeVar, get_args
 
 import sqlalchemy as sa
 from fastapi import Request, Response
@@ -23,11 +23,18 @@ from sqlalchemy.orm import Session
 from app.db.session import session_factory
 from app.history.asof import as_of_of, use_as_of
 from app.kit.deps import SessionDep
-from app.kit.pagination import SORT_VALUE, SortKey, position_of, rows_after
+from app.kit.pagination import (
+    SORT_VALUE,
+    SortKey,
+    driver_position_of,
+    driver_rows_after,
+    position_of,
+    rows_after,
+)
 from app.kit.read import Lookups, ReadForm, Row, encode, encode_line
 from app.kit.responses import cache_headers, etag_matches, is_head, version_etag
 from app.kit.schemas import rfc3339
-from app.kit.stored import Encodings, StoredForms, stored_rows
+from app.kit.stored import Encodings, StoredForms, stored_values
 
 CHUNK = 2000
 
@@ -38,6 +45,8 @@ class ExportFormat(StrEnum):
     geojson = "geojson"
 
 
+T = TypeVar("T")
+
 MEDIA_TYPES = {
     ExportFormat.csv: "text/csv; charset=utf-8; header=present",
     ExportFormat.ndjson: "application/x-ndjson",
@@ -46,19 +55,33 @@ MEDIA_TYPES = {
 
 
 def _keyset_chunks(session: Session, stmt: sa.Select[Any], key: SortKey) -> Iterator[list[Row]]:
-    """Walk the statement in keyset chunks; only one chunk is ever held in memory.
+    """Walk the statement in keyset chunks of dicts; only one chunk is ever held in memory."""
+    return _walk_chunks(session, stmt, key, rows_after, position_of)
 
-    On PostgreSQL a session that has not begun yet is opened `REPEATABLE READ`, so every chunk
+
+def _driver_chunks(session: Session, stmt: sa.Select[Any], key: SortKey) -> Iterator[list[tuple[Any, ...]]]:
+    """The same walk, each chunk as the driver's tuples (`driver_rows_after`)."""
+    return _walk_chunks(session, stmt, key, driver_rows_after, driver_position_of(session, key))
+
+
+def _walk_chunks(
+    session: Session,
+    stmt: sa.Select[Any],
+    key: SortKey,
+    rows_of: Callable[[Session, sa.Select[Any], SortKey, tuple[object, int] | None, int], list[T]],
+    position: Callable[[T], tuple[object, int]],
+) -> Iterator[list[T]]:
+    """On PostgreSQL a session that has not begun yet is opened `REPEATABLE READ`, so every chunk
     sees one snapshot; a session already in a transaction keeps its own (the level of a
     transaction cannot change once it has begun)."""
     if session.get_bind().dialect.name == "postgresql" and not session.in_transaction():
         session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
     after: tuple[object, int] | None = None
     while True:
-        rows = rows_after(session, stmt, key, after, CHUNK)
+        rows = rows_of(session, stmt, key, after, CHUNK)
         if not rows:
             return
-        after = position_of(rows[-1])
+        after = position(rows[-1])
         yield rows
         if len(rows) < CHUNK:
             return
@@ -251,10 +274,7 @@ def stored_stream(
     slim = stmt.with_only_columns(table.c.id, stored.table.c[column]).select_from(
         table.outerjoin(stored.table, current)
     )
-    chunks = (
-        [form for _, form in stored_rows(session, stored, rows, column)]
-        for rows in _keyset_chunks(session, slim, key)
-    )
+    chunks = (stored_values(session, stored, rows, column) for rows in _driver_chunks(session, slim, key))
     if format is ExportFormat.csv:
         header = io.StringIO()
         csv.writer(header, lineterminator="\r\n").writerow(stored.layout.columns)

@@ -31,6 +31,7 @@ Parse = Callable[[object], object]
 # A sort or id column: `col(Model.attr)` (an ORM attribute) or any column expression.
 Column = SQLColumnExpression[object]
 F = TypeVar("F", bound=BaseFilter)
+T = TypeVar("T")
 MAX_INT = 2**63 - 1  # what both databases can bind as an integer
 
 
@@ -190,33 +191,69 @@ def rows_after(
     non-null rows run out: each of the two is a range an index serves in either direction,
     where one statement with `NULLS LAST` (or `… OR column IS NULL` after a cursor) made
     PostgreSQL sort the whole table and both databases walk from the first row to the cursor."""
-    if after is not None and after[0] is None:  # the cursor is already among the nulls
-        nulls = stmt.where(key.column.is_(None), key.beyond_id(after[1]))
-        return _rows(session, nulls, key, (key.by_id,), limit)
-    present = stmt.where(key.column.is_not(None)) if key.nullable else stmt
-    if after is not None:
-        present = present.where(key.after(*after))
-    rows = _rows(session, present, key, key.order_by, limit)
-    if not key.nullable or len(rows) == limit:
-        return rows
-    nulls = stmt.where(key.column.is_(None))
-    return rows + _rows(session, nulls, key, (key.by_id,), limit - len(rows))
+    return _walk(session, stmt, key, after, limit, _as_dicts)
 
 
-def _rows(
+def driver_rows_after(
+    session: Session, stmt: Select[Any], key: SortKey, after: tuple[object, int] | None, limit: int
+) -> list[tuple[Any, ...]]:
+    """`rows_after` as the driver's own tuples, the sort value last, as the driver gives it
+    (`driver_position_of` reads the next position off the last one): for an export of stored
+    bytes, where a dict and each column's type processing per row cost more than the query."""
+    return _walk(session, stmt, key, after, limit, _as_driver_tuples)
+
+
+def _walk(
     session: Session,
     stmt: Select[Any],
     key: SortKey,
-    order: tuple[UnaryExpression[object], ...],
+    after: tuple[object, int] | None,
     limit: int,
-) -> list[Row]:
-    result = session.connection().execute(stmt.add_columns(key.labelled).order_by(*order).limit(limit))
+    fetch: Callable[[sa.CursorResult[Any]], list[T]],
+) -> list[T]:
+    def rows(selected: Select[Any], order: tuple[UnaryExpression[object], ...], most: int) -> list[T]:
+        statement = selected.add_columns(key.labelled).order_by(*order).limit(most)
+        return fetch(session.connection().execute(statement))
+
+    if after is not None and after[0] is None:  # the cursor is already among the nulls
+        return rows(stmt.where(key.column.is_(None), key.beyond_id(after[1])), (key.by_id,), limit)
+    present = stmt.where(key.column.is_not(None)) if key.nullable else stmt
+    if after is not None:
+        present = present.where(key.after(*after))
+    found = rows(present, key.order_by, limit)
+    if not key.nullable or len(found) == limit:
+        return found
+    return found + rows(stmt.where(key.column.is_(None)), (key.by_id,), limit - len(found))
+
+
+def _as_dicts(result: sa.CursorResult[Any]) -> list[Row]:
     names = list(result.keys())
     return [dict(zip(names, values, strict=True)) for values in result]
 
 
+def _as_driver_tuples(result: sa.CursorResult[Any]) -> list[tuple[Any, ...]]:
+    try:
+        return list(result.cursor.fetchall())
+    finally:
+        result.close()
+
+
 def position_of(row: Row) -> tuple[object, int]:
     return row[SORT_VALUE], row["id"]
+
+
+def driver_position_of(session: Session, key: SortKey) -> Callable[[tuple[Any, ...]], tuple[object, int]]:
+    """The position of a driver's row (`driver_rows_after`: the id first, the sort value
+    last), the sort value made what the column's type gives (a date, not SQLite's text), so
+    that it binds as a parameter of the next statement."""
+    dialect = session.get_bind().dialect
+    process = key.labelled.type.dialect_impl(dialect).result_processor(dialect, None)
+
+    def position(row: tuple[Any, ...]) -> tuple[object, int]:
+        value = row[-1]
+        return (process(value) if process is not None and value is not None else value), row[0]
+
+    return position
 
 
 def keyset_page(

@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -204,13 +204,14 @@ class Refresher:
             engine.dispose()
 
 
-def stored_rows(
-    session: Session, stored: StoredForms, rows: list[Row], column: str
-) -> Iterator[tuple[Row, bytes]]:
-    """Each chunk row with its stored `column`, building the missing ones (never stored here:
-    a read may run on a replica, or in a read-only transaction)."""
-    missing = [row["id"] for row in rows if row[column] is None]
-    built = stored.build(session, missing) if missing else {}
-    for row in rows:
-        value = row[column]
-        yield row, (value if value is not None else built[row["id"]][column])
+def stored_values(
+    session: Session, stored: StoredForms, rows: list[tuple[Any, ...]], column: str
+) -> list[bytes]:
+    """The stored `column` of each chunk row (the driver's `(id, stored bytes, …)`), building
+    the missing ones (never stored here: a read may run on a replica, or in a read-only
+    transaction)."""
+    missing = [row[0] for row in rows if row[1] is None]
+    if not missing:
+        return [row[1] for row in rows]
+    built = stored.build(session, missing)
+    return [row[1] if row[1] is not None else built[row[0]][column] for row in rows]
