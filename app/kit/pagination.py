@@ -22,6 +22,7 @@ from sqlalchemy import ColumnElement, Select, SQLColumnExpression, UnaryExpressi
 from sqlalchemy.orm import Session
 
 from app.core.errors import BadRequest
+from app.db.session import BINARY_RESULTS
 from app.history.asof import as_of_of
 from app.kit.filters import BaseFilter
 from app.kit.read import ReadForm, Row
@@ -199,8 +200,10 @@ def driver_rows_after(
 ) -> list[tuple[Any, ...]]:
     """`rows_after` as the driver's own tuples, the sort value last, as the driver gives it
     (`driver_position_of` reads the next position off the last one): for an export of stored
-    bytes, where a dict and each column's type processing per row cost more than the query."""
-    return _walk(session, stmt, key, after, limit, _as_driver_tuples)
+    bytes, where a dict and each column's type processing per row cost more than the query.
+    PostgreSQL sends them in its binary format."""
+    binary = stmt.execution_options(**{BINARY_RESULTS: True})
+    return _walk(session, binary, key, after, limit, _as_driver_tuples)
 
 
 def _walk(
