@@ -116,7 +116,7 @@ def measure(url: str, instant: str, repeats: int) -> list[dict[str, Any]]:
                     assert response.status_code == 200, response.text
                     if round_ >= 2:  # two warm-up rounds
                         times[mode].append(elapsed * 1000)
-            row = {
+            row: dict[str, Any] = {
                 "query": f"{path}?{'&'.join(f'{k}={v}' for k, v in params.items())}",
                 "current_p50": statistics.median(times["current"]),
                 "as_of_p50": statistics.median(times["as_of"]),

@@ -96,7 +96,7 @@ def cursor_of_page(client: Any, page: int) -> str:
     cursor = None
     for _ in range(page - 1):
         cursor = client.get("/v1/events", params={"cursor": cursor} if cursor else {}).json()["next_cursor"]
-    assert cursor
+    assert isinstance(cursor, str)
     return cursor
 
 
