@@ -191,7 +191,8 @@ class StoredEventForm(SQLModel, table=True):
     # No foreign key: the event's delete trigger removes the row, and a key would make the
     # refresher's insert lock the event row a writer may hold (app.events.stored).
     event_id: int = Field(sa_column=sa.Column(sa.Integer, primary_key=True, autoincrement=False))
-    form: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))
+    # indexed so that "any form of other code?" is answered without reading the table
+    form: str = Field(sa_column=sa.Column(sa.String(16), nullable=False, index=True))
     as_json: bytes = Field(sa_column=sa.Column(sa.LargeBinary, nullable=False))
     as_csv: bytes = Field(sa_column=sa.Column(sa.LargeBinary, nullable=False))
     # the GeoJSON feature; empty for an event without coordinates
