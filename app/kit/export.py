@@ -274,8 +274,6 @@ def stored_stream(
     slim = stmt.with_only_columns(table.c.id, stored.table.c[column]).select_from(
         table.outerjoin(stored.table, current)
     )
-    if format is ExportFormat.geojson:  # a row without coordinates has no feature: not read
-        slim = slim.where(table.c.latitude.is_not(None))
     chunks = (stored_values(session, stored, rows, column) for rows in _driver_chunks(session, slim, key))
     if format is ExportFormat.csv:
         header = io.StringIO()
