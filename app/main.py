@@ -14,6 +14,7 @@ from app.actors import routes as actors
 from app.api import health, observability
 from app.api.compression import CompressionMiddleware
 from app.api.docs import install_docs
+from app.api.kept import KeptAnswerMiddleware
 from app.api.middleware import (
     BodyLimitMiddleware,
     BodyTimeoutMiddleware,
@@ -109,6 +110,8 @@ def create_app() -> FastAPI:
         history.router,
     ):
         app.include_router(router)
+    # innermost: a kept answer skips routing, but not the metrics, limits, HEAD or compression
+    app.add_middleware(KeptAnswerMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(BodyTimeoutMiddleware, timeout=settings.body_timeout)
     app.add_middleware(HeadMiddleware)

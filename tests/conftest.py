@@ -151,6 +151,18 @@ def client(database_url: str) -> Iterator[TestClient]:
 
 
 @pytest.fixture
+def locked_client(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+    """A client on an app whose reads need a key."""
+    from app.main import create_app
+
+    monkeypatch.setenv("READS_REQUIRE_KEY", "true")
+    get_settings.cache_clear()
+    with TestClient(create_app(), raise_server_exceptions=False) as test_client:
+        yield test_client
+    get_settings.cache_clear()
+
+
+@pytest.fixture
 def load(database_url: str) -> Callable[[dict[str, Any]], dict[str, dict[str, int]]]:
     """Load a dataset dict through the loader, in one committed transaction."""
     from app.datasets.loader import load_dataset

@@ -9,6 +9,12 @@ write commits, and every committed write appends to the change feed in its own t
 `(feed head seq, its changed_at)` names the data an answer was computed from. Each worker keeps
 the encoded answers of the questions asked at the current version, bounded in bytes (least
 recently used out first); a write moves the version on and the next request computes afresh.
+Each question keeps only its newest answer: versions only move on, so an older one is dead weight.
+
+A kept answer is served before the request reaches the routes (`app.api.kept`): FastAPI's
+routing, its dependencies and a session cost three times what reading the version and
+sending the bytes do. The version read there is handed to the route (`DATA_VERSION` in the
+request's state) when the answer has to be computed after all, so it is read once.
 
 Why the version is read before the answer is computed: an answer computed afterwards is at
 least as new as its key, never older. (With a write committing in between, the entry for the
@@ -26,6 +32,7 @@ from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -34,12 +41,17 @@ from sqlmodel import col
 from app.core.config import get_settings
 from app.feed.model import Change
 
+# Request state key: the data version the kept-answer middleware read for this request.
+DATA_VERSION = "data_version"
+
 
 @dataclass(frozen=True)
 class Answer:
     body: bytes
     etag: str
     next_cursor: str | None = None  # a list page's, for the Link header built per request
+    version: tuple[object, ...] = ()  # (feed head seq, its changed_at) it was computed from
+    route: Any = None  # the route that computed it: a kept answer is counted and logged under it
 
 
 class AnswerCache:
@@ -98,26 +110,53 @@ _LATEST_SQL: dict[str, str] = {}  # LATEST_CHANGE compiled, per dialect
 _DATABASES: weakref.WeakKeyDictionary[sa.Engine, str] = weakref.WeakKeyDictionary()
 
 
-def data_version(session: Session) -> tuple[object, ...]:
-    """The database the session reads and the last committed change it sees: what an answer
-    computed now in this session is computed from.
-
-    Asked before every kept answer, so it skips what a statement through the ORM costs (a
-    third of a cached page's time): the SQL is compiled once per dialect and sent as text, the
-    row is the driver's, and the database's name is rendered once per engine. `changed_at` is
-    compared, never read, so it stays as the driver gives it."""
-    connection = session.connection()
-    dialect = connection.dialect
+def _latest_sql(dialect: sa.Dialect) -> str:
     sql = _LATEST_SQL.get(dialect.name)
     if sql is None:
         sql = _LATEST_SQL[dialect.name] = str(LATEST_CHANGE.compile(dialect=dialect))
-    result = connection.exec_driver_sql(sql)
+    return sql
+
+
+def database_of(engine: sa.Engine) -> str:
+    """The database's name in an answer's question (rendered once per engine)."""
+    database = _DATABASES.get(engine)
+    if database is None:
+        database = _DATABASES[engine] = engine.url.render_as_string(hide_password=True)
+    return database
+
+
+def data_version(session: Session) -> tuple[object, ...]:
+    """The last committed change the session sees: what an answer computed now in this
+    session is computed from.
+
+    Asked before every kept answer the middleware did not find, so it skips what a statement
+    through the ORM costs (a third of a cached page's time): the SQL is compiled once per
+    dialect and sent as text, and the row is the driver's. `changed_at` is compared, never
+    read, so it stays as the driver gives it."""
+    connection = session.connection()
+    result = connection.exec_driver_sql(_latest_sql(connection.dialect))
     try:
         latest = result.cursor.fetchone()
     finally:
         result.close()
-    engine = connection.engine
-    database = _DATABASES.get(engine)
-    if database is None:
-        database = _DATABASES[engine] = engine.url.render_as_string(hide_password=True)
-    return (database, *(latest or (0, None)))
+    return tuple(latest or (0, None))
+
+
+def engine_data_version(engine: sa.Engine) -> tuple[object, ...]:
+    """`data_version` read on a connection of its own, outside any session or transaction:
+    what the kept-answer middleware compares with a kept answer's version.
+
+    On SQLite the connection is in autocommit, so the one statement is its own snapshot and
+    no BEGIN or ROLLBACK is sent; the row is the driver's, as `data_version`'s is, so the two
+    compare equal."""
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        try:
+            cursor.execute(_latest_sql(engine.dialect))
+            latest = cursor.fetchone()
+        finally:
+            cursor.close()
+    finally:
+        connection.close()
+    return tuple(latest or (0, None))

@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from urllib.parse import quote, urlencode
 
 from fastapi import Request, Response
 from pydantic import BaseModel
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 from starlette.types import Scope
 
 from app.core.config import get_settings
 from app.feed.changes import latest_seq
-from app.kit.answers import Answer, answer_cache, data_version
+from app.kit.answers import DATA_VERSION, Answer, answer_cache, data_version, database_of
 from app.kit.read import Row, encode
 
 JSON = "application/json"
@@ -81,18 +83,33 @@ def json_response(
     )
 
 
+def question_of(database: str, scope: Scope) -> tuple[str, str, bytes]:
+    """What a kept answer is kept under: the database, the path and the query as sent."""
+    return (database, scope["path"], scope["query_string"])
+
+
 def kept_answer(request: Request, session: Session, make: Callable[[], Answer]) -> Answer:
     """The answer `make` builds, built once per question (path and query) and data version in
     this process (see `app.kit.answers`); every time when the cache is off."""
     cache = answer_cache()
     if cache is None:
         return make()
-    key = (*data_version(session), request.url.path, request.url.query)
-    answer = cache.get(key)
-    if answer is None:
-        answer = make()
-        cache.put(key, answer)
+    state = request.scope.get("state", {})
+    version = state.get(DATA_VERSION) or data_version(session)
+    bind = session.get_bind()
+    question = question_of(database_of(bind if isinstance(bind, Engine) else bind.engine), request.scope)
+    answer = cache.get(question)
+    if answer is None or answer.version != version:
+        answer = replace(make(), version=version, route=request.scope.get("route"))
+        cache.put(question, answer)
     return answer
+
+
+def kept_response(request: Request, answer: Answer) -> Response:
+    """A kept answer as sent, from the route or from `app.api.kept`: the Link header of a list
+    page is built per request, since it follows the request's root path."""
+    headers = {"Link": next_link(request, answer.next_cursor)} if answer.next_cursor else None
+    return body_response(request, answer.body, answer.etag, headers=headers)
 
 
 def cached_json_response(request: Request, session: Session, compute: Callable[[], object]) -> Response:
@@ -103,8 +120,7 @@ def cached_json_response(request: Request, session: Session, compute: Callable[[
         body = dump(compute())
         return Answer(body, etag_of(body))
 
-    answer = kept_answer(request, session, make)
-    return body_response(request, answer.body, answer.etag)
+    return kept_response(request, kept_answer(request, session, make))
 
 
 def body_response(
@@ -170,6 +186,4 @@ def cached_page_response(
         body = dump({"items": items, "next_cursor": next_cursor})
         return Answer(body, etag_of(body), next_cursor)
 
-    answer = kept_answer(request, session, make)
-    headers = {"Link": next_link(request, answer.next_cursor)} if answer.next_cursor else None
-    return body_response(request, answer.body, answer.etag, headers=headers)
+    return kept_response(request, kept_answer(request, session, make))

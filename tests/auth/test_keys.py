@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 import sqlalchemy as sa
@@ -12,7 +12,6 @@ from typer.testing import CliRunner
 
 from app.auth.model import ApiKey
 from app.cli import cli
-from app.core.config import get_settings
 from app.db import session as db_session
 
 SOURCE = {"name": "Forbes", "kind": "news_outlet"}
@@ -75,18 +74,6 @@ def test_write_key_writes(client: TestClient, auth: dict[str, str]) -> None:
 def test_reads_are_public_by_default(client: TestClient) -> None:
     for path in ("/v1/sources", "/v1/events", "/v1/changes", "/healthz", "/readyz"):
         assert client.get(path).status_code == 200, path
-
-
-@pytest.fixture
-def locked_client(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
-    """A client on an app whose reads need a key."""
-    from app.main import create_app
-
-    monkeypatch.setenv("READS_REQUIRE_KEY", "true")
-    get_settings.cache_clear()
-    with TestClient(create_app(), raise_server_exceptions=False) as test_client:
-        yield test_client
-    get_settings.cache_clear()
 
 
 READ_PATHS = (
