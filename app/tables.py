@@ -6,6 +6,7 @@ from app.events.model import Citation, Event, EventActor, EventRelation, Pending
 from app.feed.model import Change
 from app.history.mirrors import HISTORY_OF
 from app.history.model import HistoryStart, Version
+from app.kit.model import SharedAnswer
 from app.ratelimit.model import RateLimitWindow
 from app.sources.model import Document, Source, SourceAlias
 from app.statements.model import Statement, StatementMention
@@ -24,6 +25,7 @@ __all__ = [
     "HistoryStart",
     "PendingEventForm",
     "RateLimitWindow",
+    "SharedAnswer",
     "Source",
     "SourceAlias",
     "Statement",

@@ -50,7 +50,9 @@ def events_timeline(
 ) -> Response:
     """Matching events counted per period of their start date (weeks start on Monday), with
     fatality sums (null counts as 0) and zero buckets between the first and the last."""
-    return cached_json_response(request, session, lambda: timeline(session, filters, interval, group_by))
+    return cached_json_response(
+        request, session, lambda: timeline(session, filters, interval, group_by), shared=True
+    )
 
 
 @router.get(
@@ -69,7 +71,7 @@ def events_facets(
 ) -> Response:
     """Counts of matching events per value, largest first, ties by value."""
     return cached_json_response(
-        request, session, lambda: facets(session, filters, field or list(FacetField), size)
+        request, session, lambda: facets(session, filters, field or list(FacetField), size), shared=True
     )
 
 

@@ -16,7 +16,7 @@ from starlette.types import Scope
 
 from app.core.config import get_settings
 from app.feed.changes import latest_seq
-from app.kit.answers import DATA_VERSION, Answer, answer_cache, data_version, database_of
+from app.kit.answers import DATA_VERSION, Answer, answer_cache, data_version, database_of, shared_answers
 from app.kit.read import Row, encode
 
 JSON = "application/json"
@@ -88,19 +88,27 @@ def question_of(database: str, scope: Scope) -> tuple[str, str, bytes]:
     return (database, scope["path"], scope["query_string"])
 
 
-def kept_answer(request: Request, session: Session, make: Callable[[], Answer]) -> Answer:
+def kept_answer(
+    request: Request, session: Session, make: Callable[[], Answer], *, shared: bool = False
+) -> Answer:
     """The answer `make` builds, built once per question (path and query) and data version in
-    this process (see `app.kit.answers`); every time when the cache is off."""
+    this process (see `app.kit.answers`); every time when the cache is off. `shared`: an
+    expensive answer, looked for among the other workers' before it is computed, and stored
+    for them after (PostgreSQL)."""
     cache = answer_cache()
     if cache is None:
         return make()
-    state = request.scope.get("state", {})
-    version = state.get(DATA_VERSION) or data_version(session)
+    version = request.scope.get("state", {}).get(DATA_VERSION) or data_version(session)
     bind = session.get_bind()
-    question = question_of(database_of(bind if isinstance(bind, Engine) else bind.engine), request.scope)
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    question = question_of(database_of(engine), request.scope)
     answer = cache.get(question)
     if answer is None or answer.version != version:
-        answer = replace(make(), version=version, route=request.scope.get("route"))
+        others = shared_answers(engine) if shared else None
+        found = others.get(question, version) if others else None
+        answer = replace(found or make(), version=version, route=request.scope.get("route"))
+        if others and found is None and len(answer.body) * 4 <= cache.max_bytes:
+            others.put(question, version, answer)
         cache.put(question, answer)
     return answer
 
@@ -112,15 +120,18 @@ def kept_response(request: Request, answer: Answer) -> Response:
     return body_response(request, answer.body, answer.etag, headers=headers)
 
 
-def cached_json_response(request: Request, session: Session, compute: Callable[[], object]) -> Response:
+def cached_json_response(
+    request: Request, session: Session, compute: Callable[[], object], *, shared: bool = False
+) -> Response:
     """`json_response` of what `compute` returns, kept per question and data version; for
-    aggregates and single reads (a list page keeps its cursor too: `cached_page_response`)."""
+    aggregates and single reads (a list page keeps its cursor too: `cached_page_response`).
+    `shared`: see `kept_answer`."""
 
     def make() -> Answer:
         body = dump(compute())
         return Answer(body, etag_of(body))
 
-    return kept_response(request, kept_answer(request, session, make))
+    return kept_response(request, kept_answer(request, session, make, shared=shared))
 
 
 def body_response(

@@ -3,15 +3,18 @@ question is answered from the worker's cache, any committed write (or a database
 reloaded) makes the next answer fresh, and the cache stays within its byte budget."""
 
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
+from app.db.base import table_of
 from app.events import aggregates, dashboards
 from app.kit import crud, items, pagination
-from app.kit.answers import Answer, AnswerCache
+from app.kit.answers import Answer, AnswerCache, SharedAnswers, clear_answer_caches
+from app.kit.model import SharedAnswer
 from tests.events.data import dataset
 
 
@@ -235,3 +238,89 @@ def test_a_single_read_is_kept_until_a_write_and_a_404_is_not(
     after = client.get(f"/v1/events/{event_id}")
     assert after.json()["title"] == "Renamed" and after.headers["etag"] == changed.headers["etag"]
     assert after.headers["etag"] != first.headers["etag"]
+
+
+# --- answers shared by the workers (PostgreSQL) -------------------------------------------------
+
+
+def another_worker() -> None:
+    """What a request served by another worker finds: an answer cache of its own, empty."""
+    clear_answer_caches()
+
+
+def test_an_aggregate_one_worker_computed_is_not_computed_by_another(
+    client: TestClient, data: None, auth: dict[str, str], computed: list[str], engine: Any
+) -> None:
+    first = client.get("/v1/events/facets")
+    another_worker()
+    second = client.get("/v1/events/facets")
+    assert second.content == first.content and second.headers["etag"] == first.headers["etag"]
+    # SQLite's workers share no answers: the second computes it again
+    assert computed == (["facets"] if engine.dialect.name == "postgresql" else ["facets", "facets"])
+    created = client.post(
+        "/v1/events", json={"title": "A riot", "type": "riot", "start_date": "2025-05-02"}, headers=auth
+    )
+    assert created.status_code == 201, created.text
+    computed.clear()
+    assert type_counts(client)["riot"] == 2  # a new version: computed, never the shared old answer
+    another_worker()
+    assert type_counts(client)["riot"] == 2
+    assert computed == (["facets"] if engine.dialect.name == "postgresql" else ["facets", "facets"])
+
+
+def test_list_pages_and_single_reads_are_not_shared(
+    client: TestClient, data: None, computed: list[str], rows_read: list[int]
+) -> None:
+    event_id = client.get("/v1/events", params={"limit": 1}).json()["items"][0]["id"]
+    client.get(f"/v1/events/{event_id}")
+    another_worker()
+    client.get("/v1/events", params={"limit": 1})
+    client.get(f"/v1/events/{event_id}")
+    assert computed == ["list", "list"] and rows_read == [event_id, event_id]
+
+
+@pytest.fixture
+def postgresql(engine: Any) -> Any:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("answers are shared on PostgreSQL only")
+    return engine
+
+
+def test_without_its_table_an_aggregate_is_computed_and_answered(
+    client: TestClient, data: None, computed: list[str], postgresql: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    with postgresql.begin() as connection:
+        connection.exec_driver_sql("ALTER TABLE shared_answer RENAME TO shared_answer_away")
+    try:
+        first = client.get("/v1/events/facets")
+        another_worker()
+        second = client.get("/v1/events/facets")
+    finally:
+        with postgresql.begin() as connection:
+            connection.exec_driver_sql("ALTER TABLE shared_answer_away RENAME TO shared_answer")
+    assert first.status_code == second.status_code == 200 and second.content == first.content
+    assert computed == ["facets", "facets"]
+    assert "shared answers unreadable" in caplog.text and "shared answer not stored" in caplog.text
+
+
+def test_shared_answers_not_stored_for_an_hour_are_forgotten(postgresql: Any) -> None:
+    table = table_of(SharedAnswer)
+    with postgresql.begin() as connection:
+        connection.execute(
+            table.insert(),
+            [
+                {"question": name, "version": "1|x", "etag": '"e"', "body": b"{}", "stored_at": stored_at}
+                for name, stored_at in (
+                    ("old", datetime.now(UTC) - timedelta(hours=1, seconds=5)),
+                    ("recent", datetime.now(UTC) - timedelta(minutes=59)),
+                )
+            ],
+        )
+    shared = SharedAnswers(postgresql)
+    shared.put(("db", "/v1/events/facets", b""), (2, "y"), Answer(b'{"facets":{}}', '"f"'))
+    with postgresql.connect() as connection:
+        kept = set(connection.execute(sa.select(table.c.question)).scalars())
+    assert kept == {"recent", SharedAnswers.key(("db", "/v1/events/facets", b""))}
+    found = shared.get(("db", "/v1/events/facets", b""), (2, "y"))
+    assert found == Answer(b'{"facets":{}}', '"f"')
+    assert shared.get(("db", "/v1/events/facets", b""), (3, "y")) is None  # another version
