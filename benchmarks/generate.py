@@ -472,11 +472,11 @@ def is_ready(backend: str, events: int, seed: int = DEFAULT_SEED) -> bool:
 def _refresh_forms(engine: sa.Engine, label_: str) -> float:
     """Build the stored event forms the load made pending, as the server's background
     refresher would once it runs (`conflict-events db refresh-forms`); seconds taken."""
-    from app.events.read import STORED_EVENTS
+    from app.events.read import STORED_EVENTS, EventSort, event_sort_key
 
     started = time.perf_counter()
     STORED_EVENTS.forget_other_forms(engine)
-    done = STORED_EVENTS.refresh(engine)
+    done = STORED_EVENTS.refresh_in_order(engine, event_sort_key(EventSort.start_date_desc))
     seconds = time.perf_counter() - started
     if done:
         print(f"{label_}: {done:,} stored event forms built in {seconds:.0f} s", flush=True)

@@ -144,6 +144,18 @@ def test_demo_twice_is_idempotent(database_url: str, engine: sa.Engine) -> None:
             assert words[words.index("updated") + 1] == "0"
 
 
+def test_refresh_forms_builds_every_pending_form(database_url: str, engine: sa.Engine) -> None:
+    from app.events.read import STORED_EVENTS
+
+    assert invoke("demo").exit_code == 0
+    events = count(engine, Event)
+    assert count(engine, STORED_EVENTS.pending) == events  # the load left them pending
+    result = invoke("db", "refresh-forms")
+    assert result.exit_code == 0, result.output
+    assert f"stored event forms: {events:,} rebuilt" in result.output
+    assert count(engine, STORED_EVENTS.pending) == 0 and count(engine, STORED_EVENTS.table) == events
+
+
 def test_keys_commands(database_url: str) -> None:
     created = invoke("keys", "create", "ops", "--scope", "write")
     assert created.exit_code == 0, created.output

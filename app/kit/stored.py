@@ -33,6 +33,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from app.db.session import session_factory, transaction
+from app.kit.pagination import SortKey, driver_position_of, driver_rows_after
 from app.kit.read import Row
 
 if TYPE_CHECKING:
@@ -111,23 +112,52 @@ class StoredForms:
             if session.execute(sa.select(pending_id).limit(1)).first() is None:
                 return 0
         with transaction(engine) as session:
-            if engine.dialect.name == "postgresql":
-                session.execute(sa.select(sa.func.pg_advisory_xact_lock(self.lock_key)))
+            self._lock(session)
             ids = list(session.execute(sa.select(pending_id).order_by(pending_id).limit(BATCH)).scalars())
-            if not ids:
-                return 0
-            built = self.build(session, ids)  # rows deleted since they were queued have none
-            session.execute(sa.delete(self.table).where(self.id_column.in_(ids)))
-            if built:
-                session.execute(
-                    sa.insert(self.table),
-                    [
-                        {self.id_column.name: row_id, "form": self.form, **encoded}
-                        for row_id, encoded in built.items()
-                    ],
-                )
-            session.execute(sa.delete(self.pending).where(pending_id.in_(ids)))
+            self._rebuild(session, ids)
         return len(ids)
+
+    def refresh_in_order(self, engine: Engine, key: SortKey) -> int:
+        """`refresh` of every pending row, walking the rows in `key`'s order (an export's
+        default order) a batch per transaction, then any left behind (queued during the walk
+        at a position it had passed) as `refresh` takes them.
+
+        A bulk of new forms is then written in the order that export reads them. At 1,000,000
+        events on PostgreSQL the forms take 2.2 GB; an export in id order's stead probes one
+        page of them per row, in the default order consecutive rows share pages."""
+        table = self.layout.form.table
+        pending_id = self.pending.primary_key.columns.values()[0]
+        queued = sa.select(table.c.id).where(sa.exists().where(pending_id == table.c.id))
+        done = 0
+        after: tuple[object, int] | None = None
+        while True:
+            with transaction(engine) as session:
+                self._lock(session)
+                rows = driver_rows_after(session, queued, key, after, BATCH)
+                if not rows:
+                    break
+                after = driver_position_of(session, key)(rows[-1])
+                self._rebuild(session, [row[0] for row in rows])
+            done += len(rows)
+        return done + self.refresh(engine)
+
+    def _lock(self, session: Session) -> None:
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(sa.select(sa.func.pg_advisory_xact_lock(self.lock_key)))
+
+    def _rebuild(self, session: Session, ids: list[int]) -> None:
+        """Store the current forms of these pending rows, in this order, and dequeue them."""
+        if not ids:
+            return
+        pending_id = self.pending.primary_key.columns.values()[0]
+        built = self.build(session, ids)  # rows deleted since they were queued have none
+        session.execute(sa.delete(self.table).where(self.id_column.in_(ids)))
+        if built:
+            session.execute(
+                sa.insert(self.table),
+                [{self.id_column.name: i, "form": self.form, **built[i]} for i in ids if i in built],
+            )
+        session.execute(sa.delete(self.pending).where(pending_id.in_(ids)))
 
     def forget_other_forms(self, engine: Engine) -> int:
         """Queue the rows whose stored form was written by other code (another `form`), and

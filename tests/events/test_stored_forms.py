@@ -235,6 +235,38 @@ def test_refresh_works_in_batches(
     assert exports(client) == built
 
 
+def test_a_rebuild_in_order_writes_the_forms_as_the_default_export_reads_them(
+    client: TestClient, load: Callable[[dict[str, Any]], Any], engine: sa.Engine
+) -> None:
+    """Dates repeat (ties by id, descending) and run against the ids, over more than a batch."""
+    from app.events.read import EventSort, event_sort_key
+    from tests.factories import dataset as records
+    from tests.factories import event
+
+    count = BATCH + 7
+    load(records(*(event(f"e:{n}", f"2024-{1 + n % 12:02d}-{1 + n % 5:02d}") for n in range(count))))
+    built = exports(client)
+    with engine.connect() as connection:
+        in_order: list[int] = list(
+            connection.execute(
+                sa.select(sa.column("id"))
+                .select_from(sa.table("event"))
+                .order_by(sa.column("start_date").desc(), sa.column("id").desc())
+            ).scalars()
+        )
+    key = event_sort_key(EventSort.start_date_desc)
+    assert STORED_EVENTS.refresh_in_order(engine, key) == count
+    assert pending_ids(engine) == set() and stored_ids(engine) == set(in_order)
+    assert exports(client) == built
+    if engine.dialect.name == "postgresql":  # a heap: rows lie in the order they were written
+        with engine.connect() as connection:
+            physical = connection.exec_driver_sql("SELECT event_id FROM stored_event_form ORDER BY ctid")
+            assert list(physical.scalars()) == in_order
+    with engine.begin() as connection:  # a form dropped again is rebuilt by the next rebuild
+        connection.execute(sa.insert(PENDING), [{"event_id": in_order[0]}])
+    assert STORED_EVENTS.refresh_in_order(engine, key) == 1 and pending_ids(engine) == set()
+
+
 def test_the_refresher_waits_for_a_batch_or_for_time(
     client: TestClient, load: Callable[[dict[str, Any]], Any], engine: sa.Engine
 ) -> None:
