@@ -142,6 +142,22 @@ def wait_ready(url: str, server: subprocess.Popen[bytes], timeout: float = 60) -
     raise SystemExit(f"{url} did not answer within {timeout:.0f} s")
 
 
+def forget_shared_answers(database_url: str) -> None:
+    """Each run starts with no answers shared by an earlier run's workers (PostgreSQL's
+    `shared_answer`): the statements captured for the floor are then the aggregates' own, and
+    every aggregate is computed once in the run, not read from a run before it."""
+    if not database_url.startswith("postgresql"):
+        return
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            connection.exec_driver_sql("TRUNCATE shared_answer")
+    finally:
+        engine.dispose()
+
+
 def start_service(database_url: str, workers: int = 2) -> subprocess.Popen[bytes]:
     # every benchmark request comes from one address: the rate limits stay off, as they would
     # for a trusted internal client
@@ -576,6 +592,7 @@ def run_questions(
     db_name = sqlite_file.stem if use_datasette and sqlite_file else None
     fx = fixture(backend, database_url)
     qs = [q for q in questions(fx, db_name) if not only or q.name in only]
+    forget_shared_answers(database_url)
     service = start_service(database_url)
     ds_server = start_datasette(sqlite_file) if use_datasette and sqlite_file else None
     base = {"service": f"http://127.0.0.1:{SERVICE_PORT}", "datasette": f"http://127.0.0.1:{DATASETTE_PORT}"}

@@ -42,6 +42,7 @@ from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -197,7 +198,10 @@ class SharedAnswers:
 
     @staticmethod
     def key(question: tuple[object, ...]) -> str:
-        return hashlib.sha256(repr(question).encode()).hexdigest()
+        """The question asked of this code: a release that answers it otherwise (another
+        bucket rule, a fixed count) must not read what an older one stored at the same data
+        version, during a rolling deploy or after one."""
+        return hashlib.sha256(repr((code_identity(), question)).encode()).hexdigest()
 
     @staticmethod
     def version_text(version: tuple[object, ...]) -> str:
@@ -246,6 +250,16 @@ class SharedAnswers:
                     connection.execute(sa.delete(table).where(table.c.stored_at < cutoff))
         except sa.exc.SQLAlchemyError as exc:
             log.warning("shared answer not stored: %s", exc.__class__.__name__)
+
+
+@lru_cache(maxsize=1)
+def code_identity() -> str:
+    """A hash of the service's own source files (`app/**/*.py`), read once per process."""
+    root = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
 
 
 _SHARED: weakref.WeakKeyDictionary[sa.Engine, SharedAnswers] = weakref.WeakKeyDictionary()

@@ -324,3 +324,16 @@ def test_shared_answers_not_stored_for_an_hour_are_forgotten(postgresql: Any) ->
     found = shared.get(("db", "/v1/events/facets", b""), (2, "y"))
     assert found == Answer(b'{"facets":{}}', '"f"')
     assert shared.get(("db", "/v1/events/facets", b""), (3, "y")) is None  # another version
+
+
+def test_a_shared_answer_of_other_code_is_not_read(postgresql: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A release that answers a question otherwise must not read an older release's answer at
+    the same data version (a rolling deploy runs both)."""
+    from app.kit import answers
+
+    question, version = ("db", "/v1/events/timeline", b""), (7, "t")
+    shared = SharedAnswers(postgresql)
+    shared.put(question, version, Answer(b'{"buckets":[]}', '"old"'))
+    assert shared.get(question, version) == Answer(b'{"buckets":[]}', '"old"')
+    monkeypatch.setattr(answers, "code_identity", lambda: "another release")
+    assert shared.get(question, version) is None
