@@ -11,8 +11,9 @@ the request log (under the route that computed the answer), request ids, rate li
 HEAD and compression — applies as to any answer.
 
 It steps aside, and the route answers, whenever the route could answer differently from the
-kept bytes: reads need a key (the route checks it), read replicas are configured (the route
-picks the database per request), or nothing is kept for the question at this version. Only
+kept bytes: reads need a key (the route checks it), read replicas are configured or the request
+carries a consistency token (the route picks the database per request, and checks the token),
+or nothing is kept for the question at this version. Only
 questions already kept are looked up, so other requests never pay for the version read. When
 the route computes the answer after all, it is handed the version read here.
 """
@@ -26,7 +27,15 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from app.core.config import get_settings
 from app.db.replicas import get_router
 from app.kit.answers import DATA_VERSION, answer_cache, database_of, engine_data_version
+from app.kit.deps import CONSISTENCY_HEADER
 from app.kit.responses import kept_response, question_of
+
+CONSISTENCY_TOKEN = CONSISTENCY_HEADER.lower().encode()
+
+
+def _has_consistency_token(scope: Scope) -> bool:
+    """The route checks a token's form even without replicas (400 when malformed)."""
+    return any(name == CONSISTENCY_TOKEN for name, _ in scope["headers"])
 
 
 class KeptAnswerMiddleware:
@@ -39,7 +48,7 @@ class KeptAnswerMiddleware:
             await self.app(scope, receive, send)
             return
         router = get_router()
-        if router.replicas or get_settings().reads_require_key:
+        if router.replicas or get_settings().reads_require_key or _has_consistency_token(scope):
             await self.app(scope, receive, send)
             return
         engine = router.primary

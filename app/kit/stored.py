@@ -123,8 +123,8 @@ class StoredForms:
         at a position it had passed) as `refresh` takes them.
 
         A bulk of new forms is then written in the order that export reads them. At 1,000,000
-        events on PostgreSQL the forms take 2.2 GB; an export in id order's stead probes one
-        page of them per row, in the default order consecutive rows share pages."""
+        events on PostgreSQL the forms take 2.2 GB: written in id order, nearly every row of
+        the export lay on another page; written in its order, consecutive rows share pages."""
         table = self.layout.form.table
         pending_id = self.pending.primary_key.columns.values()[0]
         queued = sa.select(table.c.id).where(sa.exists().where(pending_id == table.c.id))

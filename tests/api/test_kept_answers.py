@@ -140,3 +140,14 @@ def test_an_answer_kept_for_a_key_holder_is_not_sent_without_a_key(
         refused = locked_client.get(path)
         assert refused.status_code == 401, path
         assert refused.headers["content-type"] == "application/problem+json"
+
+
+def test_a_malformed_consistency_token_is_refused_though_the_answer_is_kept(
+    client: TestClient, data: None
+) -> None:
+    """The route checks the token's form even without replicas; a kept answer must not skip it."""
+    assert client.get("/v1/events").status_code == 200
+    refused = client.get("/v1/events", headers={"X-Consistency-Token": "not a position"})
+    assert refused.status_code == 400
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert "X-Consistency-Token" in refused.json()["detail"]
