@@ -36,7 +36,8 @@ from app.history.model import HistoryStart
 AS_OF = "as_of"  # Session.info and connection execution option: the instant reads answer for
 AS_OF_LOC = ["query", "as_of"]
 # Tables that are not resource content: reads of them are never shadowed. The stored event
-# forms are of the current state only: an export as of an instant does not read them.
+# forms are of the current state only: an export as of an instant does not read them; shared
+# answers are read on connections of their own, never through an as-of session.
 UNVERSIONED = {
     "alembic_version",
     "api_key",
@@ -44,6 +45,7 @@ UNVERSIONED = {
     "history",
     "history_start",
     "rate_limit_window",
+    "shared_answer",
     "stored_event_form",
     "pending_event_form",
 }
