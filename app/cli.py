@@ -14,6 +14,7 @@ import typer
 from app.core.config import get_settings
 from app.core.enums import KeyScope
 from app.core.errors import APIError, DatasetError
+from app.importers import BATCH_SIZE
 
 if TYPE_CHECKING:
     from prometheus_client import Gauge
@@ -265,7 +266,7 @@ def keys_revoke(name: str) -> None:
 @import_cli.command("ucdp-ged")
 def import_ucdp_ged(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
-    batch_size: Annotated[int, typer.Option(min=1, max=50_000)] = 1000,
+    batch_size: Annotated[int, typer.Option(min=1, max=50_000)] = BATCH_SIZE,
     metrics_port: Annotated[
         int | None,
         typer.Option(help="Serve the import's progress as Prometheus metrics on this port (127.0.0.1)."),
@@ -300,7 +301,7 @@ def _import_metrics(path: Path, port: int) -> Callable[[int], None]:
 
 
 def run_ucdp_import(
-    path: Path, *, batch_size: int = 1000, interactive: bool = False, metrics_port: int | None = None
+    path: Path, *, batch_size: int = BATCH_SIZE, interactive: bool = False, metrics_port: int | None = None
 ) -> int:
     """Import a GED CSV; 0 when every row was imported, 1 when any was skipped, 2 on a bad file
     or when the import could not finish (batches committed before stay)."""

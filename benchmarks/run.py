@@ -89,7 +89,7 @@ def run_import(rows: int, backend: str) -> float:
     path = csv_file(rows)
     fresh_database(backend)
     started = time.perf_counter()
-    summary = import_ucdp_ged(path, session_factory(write=True), batch_size=1000)
+    summary = import_ucdp_ged(path, session_factory(write=True))  # batches of its default size
     refresh_statistics()  # part of an import, as `conflict-events import` does it
     elapsed = time.perf_counter() - started
     rate = rows / elapsed
@@ -98,7 +98,7 @@ def run_import(rows: int, backend: str) -> float:
         f"(events {summary.counts['events']}, skipped {len(summary.skipped)})"
     )
     started = time.perf_counter()
-    import_ucdp_ged(path, session_factory(write=True), batch_size=1000)
+    import_ucdp_ged(path, session_factory(write=True))
     elapsed = time.perf_counter() - started
     print(f"re-import {backend} (nothing new): {rows / elapsed:,.0f} rows/s")
     return rate

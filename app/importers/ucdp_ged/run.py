@@ -23,6 +23,7 @@ from app.db.session import get_engine
 from app.feed.model import Change
 from app.history.mirrors import HISTORY_OF
 from app.history.model import Version
+from app.importers import BATCH_SIZE
 from app.importers.ucdp_ged.convert import Dataset, Record
 from app.importers.ucdp_ged.fields import name_key
 from app.importers.ucdp_ged.parsing import CountingLines, ParsedBatch, ParserProcess, parse_batches
@@ -129,7 +130,7 @@ def _adopt_existing(session: Session, dataset: Dataset, adopted: dict[str, str])
 def import_ucdp_ged(
     path: str | PathLike[str],
     session_factory: Callable[[], AbstractContextManager[Session]],
-    batch_size: int = 1000,
+    batch_size: int = BATCH_SIZE,
     progress: Callable[[int], None] | None = None,
     *,
     parse_in_worker: bool = True,
