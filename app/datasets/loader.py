@@ -26,7 +26,7 @@ from app.events.rules import save_events
 from app.events.schemas import EventCreate
 from app.history import writer as _history  # noqa: F401 - every write keeps its history
 from app.kit.rules import CREATED, UNCHANGED, UPDATED, Item, Keyed, RecordError
-from app.kit.schemas import unstorable
+from app.kit.schemas import TEXT_CHECKED, unstorable
 from app.sources.model import Document, Source
 from app.sources.rules import save_documents, save_sources
 from app.sources.schemas import DocumentCreate, SourceCreate
@@ -45,6 +45,7 @@ FILE_FIELDS = {
     "document_id": "document",
 }
 CHUNK = 2000
+TEXT_CHECKED_CONTEXT = {TEXT_CHECKED: True}
 
 LoadReport = dict[str, dict[str, int]]
 # A record as the file gives it: parsed JSON, checked field by field below (the boundary).
@@ -142,7 +143,8 @@ class _Records:
 
 def _validate(records: _Records, record: FileRecord, model: type[ModelT]) -> ModelT:
     try:
-        return model.model_validate(record)
+        # every string of the record was checked when the file was read (`_Records`)
+        return model.model_validate(record, context=TEXT_CHECKED_CONTEXT)
     except ValidationError as exc:
         error = exc.errors()[0]
         field = _file_field(".".join(map(str, error_loc(error)))) or None
