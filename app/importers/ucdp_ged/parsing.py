@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
+from app.core.garbage import rare_full_collections
 from app.importers.ucdp_ged.convert import Dataset, Record, RowConverter, RowResult
 from app.importers.ucdp_ged.tables import REQUIRED_COLUMNS
 
@@ -158,7 +159,7 @@ def parse_to_stream(path: str, batch_size: int, out: BinaryIO) -> None:
         out.flush()
 
     try:
-        with open(path, "rb") as raw:
+        with rare_full_collections(), open(path, "rb") as raw:
             counter = CountingLines(raw)
             for batch in parse_batches(counter, batch_size):
                 send(("batch", batch))

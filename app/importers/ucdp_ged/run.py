@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from app.actors import read as actors_read
 from app.core.errors import DatasetError
+from app.core.garbage import rare_full_collections
 
 # The module, not its function: `loader.load_dataset` is looked up at each call, so a test can
 # stand in for it.
@@ -189,12 +190,12 @@ def import_ucdp_ged(
             progress(batch.bytes_read)
 
     if parse_in_worker:
-        with ParserProcess(path, batch_size) as parser:
+        with rare_full_collections(), ParserProcess(path, batch_size) as parser:
             for batch in parser.batches():
                 flush(batch)
         fallback_lines = parser.fallback_lines
     else:
-        with open(path, "rb") as raw:
+        with rare_full_collections(), open(path, "rb") as raw:
             counter = CountingLines(raw)
             for batch in parse_batches(counter, batch_size):
                 flush(batch)
