@@ -4,6 +4,7 @@ grow with the size of the tables it writes to."""
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -73,7 +74,11 @@ def test_open_versions_are_looked_up_by_row_as_versions_grow(database_url: str, 
     """Each batch reads the open versions of the rows it wrote. On PostgreSQL the planner must
     know the versions table is no longer empty (the history writer analyzes it as it doubles):
     planned with an empty table's statistics the lookup walked every open version of the
-    resource and filtered by row, and an import slowed with the square of its size."""
+    resource and filtered by row, and an import slowed with the square of its size.
+
+    Planned for the first five rows of the captured lookup (the first batch's: all 54 sources
+    of the file, for which reading every open version of the resource is as good as looking
+    each one up, and the planner chose either by a hair, by when its statistics were taken)."""
     factory = db_session.session_factory(write=True)
     statements = capture(engine, lambda: import_ucdp_ged(SAMPLE, factory, batch_size=150))
     lookups = [(s, p) for s, p in statements if re.search(r"FROM history\b", s) and "row_id" in s]
@@ -81,7 +86,8 @@ def test_open_versions_are_looked_up_by_row_as_versions_grow(database_url: str, 
     with engine.connect() as conn:
         raw = conn.connection.driver_connection
         assert raw is not None
-        for statement, parameters in lookups:
+        for statement, captured in lookups:
+            parameters = _first_rows(captured, 5)
             if engine.dialect.name == "postgresql":
                 with raw.cursor() as cursor:
                     cursor.execute(f"EXPLAIN {statement}", parameters)
@@ -92,3 +98,14 @@ def test_open_versions_are_looked_up_by_row_as_versions_grow(database_url: str, 
                 rows = raw.execute(f"EXPLAIN QUERY PLAN {statement}", parameters).fetchall()
                 plan = "\n".join(str(row[-1]) for row in rows)
                 assert re.search(r"SEARCH history USING INDEX \w+ \(resource=\? AND row_id=\?", plan), plan
+
+
+def _first_rows(parameters: Any, count: int) -> Any:
+    """The lookup's parameters with only the first `count` row ids: PostgreSQL's are named, the
+    ids one array; SQLite's are positional, the ids one JSON array (`db.base.any_of`)."""
+    if isinstance(parameters, dict):
+        return {k: v[:count] if isinstance(v, list) else v for k, v in parameters.items()}
+    return tuple(
+        json.dumps(json.loads(v)[:count]) if isinstance(v, str) and v.startswith("[") else v
+        for v in parameters
+    )
