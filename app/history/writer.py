@@ -36,6 +36,12 @@ READ_FORMS: dict[str, ReadForm] = {
 }
 VERSIONS = table_of(Version)
 CHUNK = 5_000
+# Session.info key: the session's versions are recorded without their read form (`data` null),
+# which the history route rebuilds from the mirrors as of the version when it is asked for, as
+# it does for the versions recorded when history began. For bulk loads (the importer): reading
+# back and encoding the read form of every row written was a sixth of an import's time, and
+# most imported versions are never asked for.
+DEFERRED_READ_FORMS = "history_deferred_read_forms"
 
 
 def _chunks(ids: Sequence[int]) -> Iterator[Sequence[int]]:
@@ -57,6 +63,7 @@ STALE_STATISTICS = sa.text(
 
 def write_history(session: Session, pending: Pending, now: datetime, author: str | None) -> None:
     session.flush()  # ORM deletes and updates must reach the tables before they are copied
+    deferred = bool(session.info.get(DEFERRED_READ_FORMS))
     by_resource: dict[str, tuple[list[int], list[int]]] = {}
     for (resource, row_id), (_, op) in pending.items():
         upserts, deletes = by_resource.setdefault(resource, ([], []))
@@ -69,7 +76,7 @@ def write_history(session: Session, pending: Pending, now: datetime, author: str
         for part in _chunks(deletes):
             _close_mirrors(session, versioned, part, now)
         for part in _chunks(upserts):
-            _new_versions(session, resource, part, now, author, deleting=False)
+            _new_versions(session, resource, part, now, author, deleting=False, deferred=deferred)
         for part in _chunks(deletes):
             _new_versions(session, resource, part, now, author, deleting=True)
     _keep_statistics_current(session, len(pending))
@@ -125,10 +132,12 @@ def _new_versions(
     author: str | None,
     *,
     deleting: bool,
+    deferred: bool = False,
 ) -> None:
     """Close each row's open version and add the next: `create` for a row without one, else
     `update`, or `delete` keeping the data of the version it closes. A row created and deleted
-    in one transaction was never visible and gets no history."""
+    in one transaction was never visible and gets no history. `deferred`: the new versions
+    leave their read form to be rebuilt from the mirrors (see DEFERRED_READ_FORMS)."""
     is_open = sa.and_(
         VERSIONS.c.resource == resource, any_of(VERSIONS.c.row_id, ids), VERSIONS.c.valid_to.is_(None)
     )
@@ -146,6 +155,11 @@ def _new_versions(
             if row_id in current:
                 version, data = current[row_id]
                 new.append(_version(resource, row_id, version + 1, now, "delete", author, data))
+    elif deferred:
+        for row_id in ids:
+            version = current[row_id][0] + 1 if row_id in current else 1
+            operation = "update" if row_id in current else "create"
+            new.append(_version(resource, row_id, version, now, operation, author, None))
     else:
         form = READ_FORMS[resource]
         for row in form.rows(session, form.select().where(any_of(form.table.c.id, ids))):

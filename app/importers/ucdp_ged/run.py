@@ -24,6 +24,7 @@ from app.db.session import get_engine
 from app.feed.model import Change
 from app.history.mirrors import HISTORY_OF
 from app.history.model import Version
+from app.history.writer import DEFERRED_READ_FORMS
 from app.importers import BATCH_SIZE
 from app.importers.ucdp_ged.convert import Dataset, Record
 from app.importers.ucdp_ged.fields import name_key
@@ -161,6 +162,7 @@ def import_ucdp_ged(
         for kind in ("sources", "actors"):
             dataset[kind] = [r for r in dataset[kind] if committed.get(r["ref"]) != r]
         with session_factory() as session:
+            session.info[DEFERRED_READ_FORMS] = True  # rebuilt from the mirrors when asked for
             _adopt_existing(session, dataset, adopted)
             report = loader.load_dataset(session, dataset)
             session.commit()
