@@ -221,26 +221,20 @@ def _typed_fields(model: type[BaseModel]) -> tuple[TypedField, ...]:
     return typed
 
 
-_KINDS: dict[type[BaseModel], dict[str, str]] = {}
-
-
 def _value_kinds(model: type[BaseModel]) -> dict[str, str]:
     """The fields of `model` that take a number, a boolean or a date, by name, with what their
-    JSON value must be (worked out once per model)."""
-    kinds = _KINDS.get(model)
-    if kinds is None:
-        kinds = {}
-        for name, info in model.model_fields.items():
-            found = _base_types(info.annotation)
-            if not found:
-                continue
-            if all(_is_number(t) for t in found):
-                kinds[name] = "a number"
-            elif found == {bool}:
-                kinds[name] = "true or false"
-            elif found <= {date, datetime}:
-                kinds[name] = "a date string (YYYY-MM-DD)"
-        _KINDS[model] = kinds
+    JSON value must be (`_typed_fields` keeps the answer per model)."""
+    kinds = {}
+    for name, info in model.model_fields.items():
+        found = _base_types(info.annotation)
+        if not found:
+            continue
+        if all(_is_number(t) for t in found):
+            kinds[name] = "a number"
+        elif found == {bool}:
+            kinds[name] = "true or false"
+        elif found <= {date, datetime}:
+            kinds[name] = "a date string (YYYY-MM-DD)"
     return kinds
 
 
