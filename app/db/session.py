@@ -27,7 +27,8 @@ READ_CACHE = -2000
 CACHE = "sqlite_cache_size"
 # Where SQLite keeps its temporary files, by the same split. A write into a table with a
 # trigger (the stored event forms' bookkeeping on event, event_actor and citation) opens a
-# statement journal per row; on disk that cost about 35 write calls per event row, more than
+# statement journal per statement, which for a row written alone is per row; on disk that
+# cost about 35 write calls per event row when imports wrote a row per statement, more than
 # the insert itself (an event row: 55 µs with it on disk, 31 in memory). A statement journal
 # holds only the pages its statement changed. Reads keep the default, so a large sort spills
 # to disk rather than growing the process.
