@@ -155,7 +155,10 @@ def parse_to_stream(path: str, batch_size: int, out: BinaryIO) -> None:
     """
 
     def send(message: tuple[str, object]) -> None:
-        pickle.dump(message, out, protocol=pickle.HIGHEST_PROTOCOL)
+        # Pickled whole before the first byte is written: `pickle.dump` into the pipe would
+        # block on the full pipe part way, leaving the rest of its pickling for the writer to
+        # wait out when it comes to read the batch (a tenth of an import on SQLite).
+        out.write(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
         out.flush()
 
     try:
