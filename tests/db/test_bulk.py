@@ -54,9 +54,7 @@ def test_every_row_lands_as_given(engine: sa.Engine, count: int) -> None:
     assert _stored(engine) == rows
 
 
-def test_rows_per_statement_follow_the_parameter_limit(
-    engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_rows_per_statement_follow_the_parameter_limit(engine: sa.Engine) -> None:
     """A table whose rows would pass SQLite's limit on a statement's parameters gets fewer rows
     per statement, down to one (the limit is per connection, here 10 for rows of 7 columns)."""
     if engine.dialect.name != "sqlite":

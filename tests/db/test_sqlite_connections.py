@@ -22,8 +22,7 @@ def test_writes_keep_temporary_files_in_memory_and_reads_do_not(tmp_path: Path) 
     """One pooled connection serves both kinds in turn, so each must set what it needs: a write
     into event, event_actor or citation (tables with triggers) opens a statement journal per
     statement, which for a row written alone is per row, and on disk that cost more than the
-    insert; a read's large sort should spill to disk
-    rather than grow the process."""
+    insert; a read's large sort should spill to disk rather than grow the process."""
     engine = make_engine(f"sqlite:///{tmp_path / 'pragmas.db'}", poolclass=sa.pool.StaticPool)
     try:
         for _ in range(2):  # write → read → write → read on the same connection
