@@ -59,6 +59,10 @@ def read_until_closed(sock: socket.socket, limit: float) -> tuple[bytes, bool]:
             chunk = sock.recv(65536)
         except TimeoutError:
             continue
+        except ConnectionResetError:
+            # the server closed with bytes of ours unread (a client still trickling its body
+            # when the answer came), so its system reset the connection: closed all the same
+            return data, True
         if not chunk:
             return data, True
         data += chunk
