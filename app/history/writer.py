@@ -150,23 +150,23 @@ def _new_versions(
     if current:
         session.execute(sa.update(VERSIONS).where(is_open).values(valid_to=now))
     new: list[dict[str, object]] = []
+
+    def upserted(row_id: int, data: str | None) -> dict[str, object]:
+        if row_id in current:
+            return _version(resource, row_id, current[row_id][0] + 1, now, "update", author, data)
+        return _version(resource, row_id, 1, now, "create", author, data)
+
     if deleting:
         for row_id in ids:
             if row_id in current:
                 version, data = current[row_id]
                 new.append(_version(resource, row_id, version + 1, now, "delete", author, data))
     elif deferred:
-        for row_id in ids:
-            version = current[row_id][0] + 1 if row_id in current else 1
-            operation = "update" if row_id in current else "create"
-            new.append(_version(resource, row_id, version, now, operation, author, None))
+        new = [upserted(row_id, None) for row_id in ids]
     else:
         form = READ_FORMS[resource]
         for row in form.rows(session, form.select().where(any_of(form.table.c.id, ids))):
-            row_id = int(row["id"])
-            version = current[row_id][0] + 1 if row_id in current else 1
-            operation = "update" if row_id in current else "create"
-            new.append(_version(resource, row_id, version, now, operation, author, encode(row).decode()))
+            new.append(upserted(int(row["id"]), encode(row).decode()))
     if new:
         bulk_insert(session, VERSIONS, new)
 
