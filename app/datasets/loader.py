@@ -201,7 +201,8 @@ def _save(
     for chunk in _chunks(prepared):
         stored = rows_by_ref(session, model, [data.ref for _, data in chunk if data.ref is not None])
         items: list[Item[Any, CreateT]] = [
-            Item(stored.get(data.ref) if data.ref is not None else None, data) for _, data in chunk
+            Item(stored.get(data.ref) if data.ref is not None else None, data, resolved=True)
+            for _, data in chunk
         ]
         try:
             save(session, items)

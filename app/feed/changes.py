@@ -28,8 +28,9 @@ PENDING = "pending_changes"
 FEED_LOCK_KEY = 0x6665_6564  # "feed": one application-wide advisory lock id
 NOTIFY_CHANNEL = "conflict_events_changes"
 
-# The changes of a transaction: (resource, row id) -> (ref, op), in the order they were queued.
-Pending = dict[tuple[str, int], tuple[str | None, str]]
+# The changes of a transaction: (resource, row id) -> (ref, op, created), in the order they were
+# queued. `created`: the row was inserted by this transaction, so it has no history yet.
+Pending = dict[tuple[str, int], tuple[str | None, str, bool]]
 # Written with the changes, in the same transaction, with the same instant and author: the
 # record history (`app.history.writer` registers itself here).
 CommitHook = Callable[[Session, Pending, datetime, str | None], None]
@@ -40,13 +41,16 @@ class HistoryNotInstalled(RuntimeError):
     """A write would commit without its history: the process never imported the writer."""
 
 
-def record_change(session: Session, resource: str, row_id: int, ref: str | None, op: str) -> None:
+def record_change(
+    session: Session, resource: str, row_id: int, ref: str | None, op: str, *, created: bool = False
+) -> None:
     """Queue one change; duplicates within a transaction collapse to the last op per row. It is
     recorded with the session's author (`app.db.session.AUTHOR`): the key's name, or the
-    command's `cli:…`."""
+    command's `cli:…`. `created` marks a row this transaction inserted (it stays marked through
+    later changes in the transaction): its history has nothing to close."""
     pending: Pending = session.info.setdefault(PENDING, {})
-    pending.pop((resource, row_id), None)
-    pending[(resource, row_id)] = (ref, op)
+    _, _, was_created = pending.pop((resource, row_id), (None, op, False))
+    pending[(resource, row_id)] = (ref, op, created or was_created)
 
 
 def _flush_changes(session: Session) -> None:
@@ -75,7 +79,7 @@ def _flush_changes(session: Session) -> None:
                 "changed_at": now,
                 "key_name": author,
             }
-            for (resource, row_id), (ref, op) in pending.items()
+            for (resource, row_id), (ref, op, _) in pending.items()
         ],
     )
 

@@ -10,6 +10,7 @@ leaves none. Set-based: one statement per table and resource, whatever the batch
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from collections.abc import Set as AbstractSet
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -64,19 +65,26 @@ STALE_STATISTICS = sa.text(
 def write_history(session: Session, pending: Pending, now: datetime, author: str | None) -> None:
     session.flush()  # ORM deletes and updates must reach the tables before they are copied
     deferred = bool(session.info.get(DEFERRED_READ_FORMS))
-    by_resource: dict[str, tuple[list[int], list[int]]] = {}
-    for (resource, row_id), (_, op) in pending.items():
-        upserts, deletes = by_resource.setdefault(resource, ([], []))
+    by_resource: dict[str, tuple[list[int], list[int], set[int]]] = {}
+    for (resource, row_id), (_, op, created) in pending.items():
+        upserts, deletes, fresh = by_resource.setdefault(resource, ([], [], set()))
         (deletes if op == "delete" else upserts).append(row_id)
-    for resource, (upserts, deletes) in by_resource.items():
+        if created and op != "delete":
+            fresh.add(row_id)
+    for resource, (upserts, deletes, fresh) in by_resource.items():
         versioned = VERSIONED[resource]
+        fresh = _without_history(session, resource, versioned, fresh)
         for part in _chunks(upserts):
-            _close_mirrors(session, versioned, part, now)
+            # rows this transaction created have no open version to close (a third of the
+            # history's statements in an import, all of them finding nothing)
+            _close_mirrors(session, versioned, [i for i in part if i not in fresh], now)
             _copy_mirrors(session, versioned, part, now)
         for part in _chunks(deletes):
             _close_mirrors(session, versioned, part, now)
         for part in _chunks(upserts):
-            _new_versions(session, resource, part, now, author, deleting=False, deferred=deferred)
+            _new_versions(
+                session, resource, part, now, author, deleting=False, deferred=deferred, fresh=fresh
+            )
         for part in _chunks(deletes):
             _new_versions(session, resource, part, now, author, deleting=True)
     _keep_statistics_current(session, len(pending))
@@ -101,11 +109,32 @@ def _keep_statistics_current(session: Session, written: int) -> None:
         session.execute(sa.text(f"ANALYZE {VERSIONS.name}"))
 
 
+def _without_history(session: Session, resource: str, versioned: Versioned, created: set[int]) -> set[int]:
+    """The rows of `created` that no version or mirror row can name: those above every row id
+    the history holds. A row this transaction created normally has none, but an id can be
+    handed out again (a table emptied and its sequence reset, as a restore does) while its
+    history stays. One look at the end of each index, whatever the batch size."""
+    if not created:
+        return created
+    highest = [
+        sa.select(sa.func.max(VERSIONS.c.row_id)).where(VERSIONS.c.resource == resource).scalar_subquery(),
+        *(
+            sa.select(sa.func.max(HISTORY_OF[table.name].c[owner])).scalar_subquery()
+            for table, owner in _tables(versioned)
+        ),
+    ]
+    row = session.execute(sa.select(*highest)).one()
+    above = max((value for value in row if value is not None), default=0)
+    return {row_id for row_id in created if row_id > above}
+
+
 def _tables(versioned: Versioned) -> list[tuple[sa.Table, str]]:
     return [(versioned.table, "id"), *((owned.table, owned.owner) for owned in versioned.owned)]
 
 
 def _close_mirrors(session: Session, versioned: Versioned, ids: Sequence[int], now: datetime) -> None:
+    if not ids:
+        return
     for table, owner in _tables(versioned):
         mirror = HISTORY_OF[table.name]
         session.execute(
@@ -133,20 +162,27 @@ def _new_versions(
     *,
     deleting: bool,
     deferred: bool = False,
+    fresh: AbstractSet[int] = frozenset(),
 ) -> None:
     """Close each row's open version and add the next: `create` for a row without one, else
     `update`, or `delete` keeping the data of the version it closes. A row created and deleted
     in one transaction was never visible and gets no history. `deferred`: the new versions
-    leave their read form to be rebuilt from the mirrors (see DEFERRED_READ_FORMS)."""
+    leave their read form to be rebuilt from the mirrors (see DEFERRED_READ_FORMS). `fresh`:
+    rows this transaction created, which have no version yet (not looked up)."""
+    stored = [row_id for row_id in ids if row_id not in fresh]
     is_open = sa.and_(
-        VERSIONS.c.resource == resource, any_of(VERSIONS.c.row_id, ids), VERSIONS.c.valid_to.is_(None)
+        VERSIONS.c.resource == resource, any_of(VERSIONS.c.row_id, stored), VERSIONS.c.valid_to.is_(None)
     )
-    current = {
-        row_id: (version, data)
-        for row_id, version, data in session.execute(
-            sa.select(VERSIONS.c.row_id, VERSIONS.c.version, VERSIONS.c.data).where(is_open)
-        )
-    }
+    current = (
+        {
+            row_id: (version, data)
+            for row_id, version, data in session.execute(
+                sa.select(VERSIONS.c.row_id, VERSIONS.c.version, VERSIONS.c.data).where(is_open)
+            )
+        }
+        if stored
+        else {}
+    )
     if current:
         session.execute(sa.update(VERSIONS).where(is_open).values(valid_to=now))
     new: list[dict[str, object]] = []

@@ -3,6 +3,7 @@ was valid, what made it and who — written in the writing transaction by every 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -179,6 +180,69 @@ def test_the_importer_writes_history_as_cli_import(client: TestClient, auth: Hea
     version = history(client, f"/v1/events/{listed['id']}", auth)["items"]
     assert [(v["operation"], v["key"]) for v in version] == [("create", "cli:import")]
     assert version[0]["data"] == listed
+
+
+def test_a_fresh_import_closes_nothing_and_looks_up_no_versions(client: TestClient) -> None:
+    """Rows an import creates have no history to close: no statement of the import updates a
+    mirror or the versions table, or reads the versions table row by row (on PostgreSQL those
+    were a tenth of the server's work), and every row still gets its one open version."""
+    engine = db_session.get_engine()
+    sent: list[str] = []
+
+    def listener(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        sent.append(" ".join(statement.split()))
+
+    sa.event.listen(engine, "before_cursor_execute", listener)
+    try:
+        import_ucdp_ged(UCDP_SAMPLE, db_session.session_factory(write=True), batch_size=400)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", listener)
+    assert any(s.startswith("INSERT INTO event_history") for s in sent)
+    closing = [s for s in sent if re.match(r"UPDATE \w*history\b", s)]
+    lookups = [s for s in sent if s.startswith("SELECT history.row_id")]
+    assert closing == [] and lookups == []
+    # the loader found every row and id it resolved: the rules do not look them up again
+    existence = [s for s in sent if re.match(r"SELECT (\w+)\.id FROM \1 WHERE \1\.id\b", s)]
+    assert existence == []
+    with engine.connect() as conn:
+        versions = conn.execute(
+            sa.text(
+                "SELECT count(*), count(DISTINCT row_id), max(version) FROM history WHERE resource = 'events'"
+            )
+        ).one()
+        open_mirrors = conn.scalar(sa.text("SELECT count(*) FROM event_history WHERE valid_to IS NULL"))
+    assert tuple(versions) == (1000, 1000, 1) and open_mirrors == 1000
+
+
+def test_an_id_handed_out_again_continues_the_history_it_had(
+    client: TestClient, auth: Headers, load: Load
+) -> None:
+    """A table emptied and its id sequence reset, as a partial restore can leave it, hands out an
+    id that still has history: the new row's version follows it instead of clashing with it."""
+    base_data(load)
+    first = new_event(client, auth, "Zapad-2021")
+    engine = db_session.get_engine()
+    with engine.begin() as conn:
+        for table in ("event_actor", "citation", "event"):
+            conn.exec_driver_sql(f"DELETE FROM {table}")
+        if engine.dialect.name == "postgresql":
+            conn.exec_driver_sql("SELECT setval(pg_get_serial_sequence('event', 'id'), 1, false)")
+        else:
+            conn.exec_driver_sql("DELETE FROM sqlite_sequence WHERE name = 'event'")
+    again = new_event(client, auth, "Zapad-2025")
+    assert again["id"] == first["id"]
+    items = history(client, f"/v1/events/{again['id']}", auth)["items"]
+    assert [(v["version"], v["operation"], v["data"]["title"]) for v in items] == [
+        (1, "create", "Zapad-2021"),
+        (2, "update", "Zapad-2025"),
+    ]
+    assert items[0]["valid_to"] == items[1]["valid_from"] and items[1]["valid_to"] is None
+    with engine.connect() as conn:
+        titles = conn.execute(
+            sa.text("SELECT title, valid_to IS NULL FROM event_history WHERE id = :id ORDER BY history_id"),
+            {"id": again["id"]},
+        ).all()
+    assert [tuple(t) for t in titles] == [("Zapad-2021", False), ("Zapad-2025", True)]
 
 
 def test_a_write_without_the_history_writer_is_refused(
