@@ -120,10 +120,18 @@ async function draw() {
 }
 
 let suggestTimer = 0;
+let suggestions = 0; // counts requests for suggestions; applying the filter counts one too
+function dropSuggestions() {
+  // Applied with Enter or Apply: suggestions still due would open the list over the page.
+  clearTimeout(suggestTimer);
+  suggestions += 1;
+}
 async function suggestActors() {
   const q = form.elements.actor.value.trim();
   if (q.length < 2) return;
+  const asked = ++suggestions;
   const page = await getJson("/v1/actors", new URLSearchParams({ q, limit: "12" }));
+  if (asked !== suggestions) return; // typed on, or applied, meanwhile
   $("actor-options").replaceChildren(...page.items.map((actor) =>
     el("option", { value: actor.name }, [actor.kind.replaceAll("_", " "), actor.country].filter(Boolean).join(", "))));
   $("actor-hint").textContent = page.items.length ? `${page.items.length}${page.next_cursor ? "+" : ""} actors match` : "No actor matches";
@@ -132,6 +140,7 @@ async function suggestActors() {
 buildControls();
 form.addEventListener("submit", (e) => {
   e.preventDefault();
+  dropSuggestions();
   navigate({ ...readForm(form), event: null });
 });
 form.addEventListener("change", (e) => {
@@ -141,6 +150,7 @@ form.addEventListener("change", (e) => {
 form.elements.actor.addEventListener("input", (e) => {
   clearTimeout(suggestTimer);
   if (e.inputType === "insertReplacementText" || e.inputType === undefined) {
+    dropSuggestions();
     navigate({ ...readForm(form), event: null }); // picked from the suggestions
     return;
   }
