@@ -67,7 +67,7 @@ class Item(Generic[RowT, DataT]):
     id: int | None = None  # the row's id once saved
     # Set by the dataset loader: `row` was looked up by the record's ref, and every id the record
     # points at was resolved from a ref, in this transaction. The rules then skip querying again
-    # for what the loader found (a tenth of an import's statements).
+    # for what the loader found (5 % of the server's work in an import).
     resolved: bool = False
 
     def __post_init__(self) -> None:
