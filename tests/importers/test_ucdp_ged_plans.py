@@ -88,7 +88,10 @@ def test_open_versions_are_looked_up_by_row_as_versions_grow(
     factory = db_session.session_factory(write=True)
     import_ucdp_ged(SAMPLE, factory, batch_size=150)
     revised = tmp_path / "revised.csv"
-    with open(SAMPLE, encoding="utf-8", newline="") as source, open(revised, "w", newline="") as target:
+    with (
+        open(SAMPLE, encoding="utf-8", newline="") as source,
+        open(revised, "w", encoding="utf-8", newline="") as target,
+    ):
         reader = csv.DictReader(source)
         assert reader.fieldnames is not None
         writer = csv.DictWriter(target, reader.fieldnames)
