@@ -91,8 +91,7 @@ def bulk_insert(session: Session, table: sa.Table, rows: Sequence[Mapping[str, o
     one_row = f"({', '.join('?' * len(columns))})"
     insert = f'INSERT INTO "{table.name}" ({column_list}) VALUES '
     step = per_statement * len(columns)
-    full = insert + ", ".join([one_row] * per_statement)
-    statement = full
+    statement = insert + ", ".join([one_row] * per_statement)
     try:
         for start in range(0, len(values), step):
             part = values[start : start + step]
